@@ -1,0 +1,196 @@
+"""Decoding Debezium messages into frozen `ChangeEvent` values, once, at the edge.
+
+Everything downstream of `decode_message` works on `ChangeEvent`; nothing else parses the
+Debezium JSON envelope. The envelope is the one a Kafka Connect worker writes with
+`JsonConverter` and `schemas.enable=false`: `{"before", "after", "source", "op", "ts_ms",
+"transaction"}`. Also recognised: tombstones (value null, after a delete), schema-change
+events on the `<topic.prefix>` topic (no `op`), transaction metadata and heartbeats.
+
+A `SourcePosition` is a tuple of integers that orders changes of one source server:
+MySQL `(binlog file number, event position, row in event)`, PostgreSQL
+`(commit lsn, change lsn)`. The apply path stores it with each row and refuses older ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from replicator.errors import DecodeError
+
+Op = Literal["c", "u", "d", "r"]
+EventKind = Literal["change", "tombstone", "schema_change", "transaction", "heartbeat"]
+
+SourcePosition = tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaCoordinates:
+    """Where a message was read from; carried for offsets, error messages and the DLQ."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    """One decoded Debezium message.
+
+    For `kind == "change"`: `op` is c/u/d/r, `before`/`after` are the row images (dicts of
+    column -> Debezium-encoded value), `key` is the primary key dict, `position` orders the
+    change within its source server and `source_ts_ms` is the source commit time.
+    """
+
+    kind: EventKind
+    coordinates: KafkaCoordinates
+    source_connector: str = ""  # "mysql" | "postgresql"
+    source_name: str = ""  # topic.prefix of the connector
+    database: str = ""
+    schema: str | None = None
+    table: str = ""
+    op: Op | None = None
+    key: dict[str, Any] | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    position: SourcePosition = ()
+    source_ts_ms: int | None = None
+    snapshot: bool = False
+    transaction_id: str | None = None
+    ddl: str | None = None
+
+    @property
+    def row(self) -> dict[str, Any] | None:
+        """The image that describes the row after this change (before for deletes)."""
+        return self.before if self.op == "d" else self.after
+
+    @property
+    def source_table(self) -> str:
+        """`<database>.<table>` for MySQL, `<database>.<schema>.<table>` for PostgreSQL."""
+        if self.schema:
+            return f"{self.database}.{self.schema}.{self.table}"
+        return f"{self.database}.{self.table}"
+
+
+_BINLOG_FILE_NUMBER = re.compile(r"\.(\d+)$")
+
+
+def mysql_position(source: dict[str, Any]) -> SourcePosition:
+    """(binlog file number, position, row) from a MySQL connector `source` block."""
+    file = source.get("file") or ""
+    m = _BINLOG_FILE_NUMBER.search(file)
+    if m is None:
+        raise DecodeError("binlog file name has no sequence number", file=file)
+    return (int(m.group(1)), int(source.get("pos") or 0), int(source.get("row") or 0))
+
+
+def postgres_position(source: dict[str, Any]) -> SourcePosition:
+    """(commit lsn, change lsn) from a PostgreSQL connector `source` block.
+
+    `sequence` is a JSON text `["<last commit lsn>", "<lsn>"]`; changes of one transaction
+    share the commit lsn and are ordered by their own lsn.
+    """
+    lsn = int(source.get("lsn") or 0)
+    seq = source.get("sequence")
+    commit_lsn = 0
+    if seq:
+        try:
+            parts = json.loads(seq)
+            if parts and parts[0] is not None:
+                commit_lsn = int(parts[0])
+        except (ValueError, TypeError) as exc:
+            raise DecodeError("unreadable postgres source.sequence", sequence=str(seq)[:80]) from exc
+    # a change is newer when its transaction committed later; inside one transaction, lsn
+    # orders it. snapshot rows have no commit lsn and sort by the snapshot lsn.
+    return (commit_lsn or lsn, lsn)
+
+
+def _loads(raw: bytes | str | None, what: str, coords: KafkaCoordinates) -> Any:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"{what} is not JSON: {exc}", topic=coords.topic, partition=coords.partition,
+                          offset=coords.offset) from exc
+
+
+def decode_message(topic: str, partition: int, offset: int,
+                   key: bytes | None, value: bytes | None) -> ChangeEvent:
+    """Decode one Kafka message written by a Debezium source connector.
+
+    Raises `DecodeError` (terminal: the record goes to the DLQ) when the bytes are not a
+    Debezium envelope. Never returns raw dicts for downstream code to parse again.
+    """
+    coords = KafkaCoordinates(topic, partition, offset)
+    key_obj = _loads(key, "message key", coords)
+    if value is None:
+        return ChangeEvent(kind="tombstone", coordinates=coords, key=key_obj if isinstance(key_obj, dict) else None)
+    env = _loads(value, "message value", coords)
+    if not isinstance(env, dict):
+        raise DecodeError("message value is not a JSON object", topic=topic, partition=partition, offset=offset)
+    # a converter with schemas.enable=true wraps the envelope; accept it so a worker
+    # misconfiguration is not fatal
+    if set(env) == {"schema", "payload"} and isinstance(env["payload"], dict):
+        env = env["payload"]
+    if "op" in env:
+        return _decode_change(env, key_obj, coords)
+    if "ddl" in env or "tableChanges" in env:
+        src = env.get("source") or {}
+        return ChangeEvent(kind="schema_change", coordinates=coords, source_name=str(src.get("name", "")),
+                           database=str(env.get("databaseName") or src.get("db") or ""),
+                           ddl=env.get("ddl"), source_ts_ms=src.get("ts_ms"))
+    if "status" in env and "id" in env and ("event_count" in env or "data_collections" in env):
+        return ChangeEvent(kind="transaction", coordinates=coords, transaction_id=str(env["id"]),
+                           source_ts_ms=env.get("ts_ms"))
+    if set(env) <= {"ts_ms"} or topic.startswith("__debezium-heartbeat"):
+        return ChangeEvent(kind="heartbeat", coordinates=coords, source_ts_ms=env.get("ts_ms"))
+    raise DecodeError("not a Debezium envelope: no op, ddl or transaction status",
+                      topic=topic, partition=partition, offset=offset)
+
+
+def _decode_change(env: dict[str, Any], key_obj: Any, coords: KafkaCoordinates) -> ChangeEvent:
+    op = env.get("op")
+    if op not in ("c", "u", "d", "r"):
+        # 't' (truncate) and 'm' (message) are not row changes we can apply safely
+        raise DecodeError(f"unsupported op {op!r}", topic=coords.topic, partition=coords.partition,
+                          offset=coords.offset)
+    source = env.get("source")
+    if not isinstance(source, dict):
+        raise DecodeError("change event without a source block", topic=coords.topic,
+                          partition=coords.partition, offset=coords.offset)
+    connector = str(source.get("connector", ""))
+    before, after = env.get("before"), env.get("after")
+    if (op == "d" and not isinstance(before, dict)) or (op != "d" and not isinstance(after, dict)):
+        raise DecodeError(f"op {op} without the row image it needs", topic=coords.topic,
+                          partition=coords.partition, offset=coords.offset)
+    if connector == "postgresql":
+        position = postgres_position(source)
+        schema = source.get("schema")
+    else:
+        position = mysql_position(source)
+        schema = None
+    snapshot = str(source.get("snapshot", "false")) not in ("false", "False", "")
+    tx = env.get("transaction")
+    return ChangeEvent(
+        kind="change",
+        coordinates=coords,
+        source_connector=connector,
+        source_name=str(source.get("name", "")),
+        database=str(source.get("db", "")),
+        schema=schema,
+        table=str(source.get("table", "")),
+        op=op,
+        key=key_obj if isinstance(key_obj, dict) else None,
+        before=before if isinstance(before, dict) else None,
+        after=after if isinstance(after, dict) else None,
+        position=position,
+        source_ts_ms=source.get("ts_ms"),
+        snapshot=snapshot,
+        transaction_id=str(tx["id"]) if isinstance(tx, dict) and tx.get("id") else None,
+    )
