@@ -6,6 +6,7 @@ Settings and mappings are loaded inside each command, never at import time.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -51,6 +52,94 @@ def stack_status() -> None:
     for name, state, where in rows:
         click.echo(f"{name:9} {state:10} {where}")
     sys.exit(0 if all(state == "up" for _, state, _ in rows) else 3)
+
+
+def _settings(**overrides):
+    from replicator.config import Settings
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except Exception as exc:  # noqa: BLE001 - pydantic's message names the field
+        click.echo(f"invalid settings: {exc}", err=True)
+        sys.exit(2)
+
+
+def _mappings(paths):
+    from replicator.errors import ConfigError
+    from replicator.mapping.loader import load_mappings
+
+    try:
+        return load_mappings(paths)
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+mapping_option = click.option("--mapping", "mapping_paths", multiple=True, type=click.Path(path_type=Path),
+                              help="mapping file or directory (default: settings' mapping_paths)")
+
+
+@main.command("run")
+@mapping_option
+@click.option("--stop-after-idle", type=float, default=None, help="exit after this many seconds without events")
+def run(mapping_paths, stop_after_idle) -> None:
+    """Consume Debezium events and apply them to the target, until SIGTERM."""
+    from replicator.apply.runner import Runner
+    from replicator.logs import configure
+
+    s = _settings(stop_after_idle_s=stop_after_idle, **({"mapping_paths": list(mapping_paths)} if mapping_paths else {}))
+    configure(s.log_format, s.log_level)
+    ms = _mappings(s.mapping_paths)
+    from replicator.http import serve_metrics
+
+    runner = Runner(s, ms)
+    runner.install_signal_handlers()
+    if s.metrics_port:
+        serve_metrics(s.metrics_host, s.metrics_port, runner)
+    totals = runner.run()
+    click.echo(f"events={totals.events} ops={totals.applied_ops} dead_letters={totals.dead_letters}", err=True)
+
+
+@main.command("explain")
+@click.argument("source_table")
+@click.option("--row", "row_json", help="the source row as JSON (column -> value as Debezium emits it)")
+@click.option("--event", "event_file", type=click.Path(exists=True, path_type=Path),
+              help="a Debezium event (JSON envelope) read from a file")
+@click.option("--op", type=click.Choice(["c", "u", "d", "r"]), default="c", help="operation for --row")
+@mapping_option
+def explain(source_table, row_json, event_file, op, mapping_paths) -> None:
+    """Print the target operations the mapping makes of one source row or event.
+
+    SOURCE_TABLE is <source>.<table> as named in the mapping, e.g. legacy_main.Developer.
+    """
+    from replicator.explain import explain_row
+
+    s = _settings(**({"mapping_paths": list(mapping_paths)} if mapping_paths else {}))
+    ms = _mappings(s.mapping_paths)
+    try:
+        click.echo(explain_row(ms, source_table, row_json=row_json, event_file=event_file, op=op))
+    except Exception as exc:  # noqa: BLE001 - explain is a diagnostic: show the error, exit 1
+        click.echo(f"explain: {exc}", err=True)
+        sys.exit(1)
+
+
+@main.group()
+def target() -> None:
+    """Prepare the target database."""
+
+
+@target.command("apply-ddl")
+@click.argument("sql_files", nargs=-1, type=click.Path(exists=True, path_type=Path), required=True)
+def target_apply_ddl(sql_files) -> None:
+    """Apply migration SQL files, in the order given, each in its own transaction."""
+    import psycopg
+
+    s = _settings()
+    with psycopg.connect(s.target_dsn.get_secret_value(), autocommit=True) as conn:
+        for f in sql_files:
+            with conn.transaction():
+                conn.execute(f.read_text())
+            click.echo(f"applied {f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The apply engine: from decoded events to committed target rows (sink, batching, runner)."""

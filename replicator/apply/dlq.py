@@ -1,0 +1,74 @@
+"""The dead-letter topic: poison events kept byte-for-byte, with why and where.
+
+A DLQ record has the original key and value bytes and headers: `dlq.reason`,
+`dlq.error_class`, `dlq.source_topic`, `dlq.source_partition`, `dlq.source_offset`,
+`dlq.source_table`. `replay` re-publishes records to their source topic, for after the
+mapping has been fixed; the replicator then consumes them like any other event (and the
+stale-write protection keeps an old replay from moving rows backwards).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confluent_kafka import Producer
+
+from replicator.errors import ReplicatorError
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    key: bytes | None
+    value: bytes | None
+    reason: str
+    error_class: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    source_table: str = ""
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [
+            ("dlq.reason", self.reason.encode()[:4000]),
+            ("dlq.error_class", self.error_class.encode()),
+            ("dlq.source_topic", self.source_topic.encode()),
+            ("dlq.source_partition", str(self.source_partition).encode()),
+            ("dlq.source_offset", str(self.source_offset).encode()),
+            ("dlq.source_table", self.source_table.encode()),
+        ]
+
+    @classmethod
+    def from_error(cls, exc: BaseException, key, value, topic: str, partition: int, offset: int,
+                   source_table: str = "") -> DeadLetter:
+        reason = str(exc) if isinstance(exc, ReplicatorError) else f"{type(exc).__name__}: {exc}"
+        if not source_table and isinstance(exc, ReplicatorError):
+            source_table = str(exc.context.get("table", ""))
+        return cls(key, value, reason, type(exc).__name__, topic, partition, offset, source_table)
+
+    @staticmethod
+    def parse_headers(headers) -> dict[str, str]:
+        return {k: (v.decode("utf-8", "replace") if v is not None else "") for k, v in (headers or [])}
+
+
+class DeadLetterWriter:
+    """Produces dead letters and waits until the broker has them (before offsets commit)."""
+
+    def __init__(self, producer: Producer, topic: str) -> None:
+        self.producer, self.topic = producer, topic
+        self._errors: list[str] = []
+
+    def send(self, dl: DeadLetter) -> None:
+        def on_delivery(err, _msg):
+            if err is not None:
+                self._errors.append(str(err))
+        self.producer.produce(self.topic, key=dl.key, value=dl.value, headers=dl.headers(), on_delivery=on_delivery)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Block until every dead letter is acknowledged; raise if any was not."""
+        remaining = self.producer.flush(timeout)
+        if remaining or self._errors:
+            errs, self._errors = self._errors, []
+            from replicator.errors import TransientError
+
+            raise TransientError(f"dead-letter topic did not acknowledge {remaining or len(errs)} records: {errs[:3]}",
+                                 topic=self.topic)

@@ -1,0 +1,328 @@
+"""`replicator run`: the long-running consumer-group reader. A thin orchestrator.
+
+One iteration: consume up to `batch_max_events` messages, decode them (events.py), map
+them (mapping engine), apply all resulting target operations in ONE PostgreSQL
+transaction (sink.py), send poison events to the dead-letter topic and wait for the
+broker's acknowledgement, and only then commit the Kafka offsets. A crash at any point
+replays from the last committed offsets; the sink's position checks make that replay
+harmless (docs/delivery-guarantees.md).
+
+Transient errors (database restarting, broker away) are retried with capped exponential
+backoff, keeping the same batch; terminal errors of one event send that event to the DLQ
+and the pipeline goes on.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from replicator import metrics
+from replicator.apply.dlq import DeadLetter, DeadLetterWriter
+from replicator.apply.sink import ApplyStats, PostgresSink
+from replicator.config import Settings
+from replicator.errors import (ApplyError, ReplicatorError, SchemaDriftError, TerminalError, TransientError,
+                               classify_db_error)
+from replicator.events import ChangeEvent, decode_message
+from replicator.logs import get_logger
+from replicator.mapping.engine import MappingSet, TargetOp
+
+log = get_logger("replicator.apply")
+
+
+@dataclass
+class Mapped:
+    """One consumed message after decode + map: its ops, or the error that stops it."""
+
+    msg: Message
+    event: ChangeEvent | None = None
+    ops: list[TargetOp] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+@dataclass
+class RunTotals:
+    events: int = 0
+    applied_ops: int = 0
+    dead_letters: int = 0
+    batches: int = 0
+
+
+class Runner:
+    """Consume, map, apply, commit; until stopped."""
+
+    def __init__(self, settings: Settings, mappings: MappingSet,
+                 on_batch: Callable[[RunTotals], None] | None = None) -> None:
+        self.s = settings
+        self.mappings = mappings
+        self.on_batch = on_batch
+        self.stopping = False
+        self.totals = RunTotals()
+        self.conn: psycopg.Connection | None = None
+        self.sink: PostgresSink | None = None
+        self.last_progress = time.monotonic()
+        self.assigned: list[TopicPartition] = []
+        kafka = {"bootstrap.servers": settings.kafka_bootstrap_servers, **settings.kafka_extra}
+        self.consumer = Consumer({
+            **kafka,
+            "group.id": settings.kafka_group_id,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": settings.kafka_session_timeout_ms,
+            "heartbeat.interval.ms": max(1000, settings.kafka_session_timeout_ms // 5),
+            "max.poll.interval.ms": 600000,
+            "topic.metadata.refresh.interval.ms": 10000,
+            # the consumer must not see what a transactional producer aborted
+            "isolation.level": "read_committed",
+        })
+        self.producer = Producer({**kafka, "enable.idempotence": True, "linger.ms": 5})
+        self.dlq = DeadLetterWriter(self.producer, settings.dlq_topic)
+
+    # lifecycle
+
+    def install_signal_handlers(self) -> None:
+        def stop(signum, _frame):
+            log.info("replicator.stopping", signal=signal.Signals(signum).name)
+            self.stopping = True
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    def _connect(self) -> None:
+        if self.conn is not None and not self.conn.closed:
+            return
+        self.conn = psycopg.connect(self.s.target_dsn.get_secret_value(), autocommit=False, connect_timeout=5)
+        self.sink = PostgresSink(self.conn, self.mappings)
+
+    def _reset_connection(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:  # noqa: BLE001 - the connection is already broken
+                pass
+        self.conn, self.sink = None, None
+
+    def prepare_target(self) -> None:
+        self._retry("connect", lambda: (self._connect(), self.sink.prepare()))  # type: ignore[union-attr]
+
+    def ensure_topics(self) -> None:
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        admin = AdminClient({"bootstrap.servers": self.s.kafka_bootstrap_servers, **self.s.kafka_extra})
+        existing = set(admin.list_topics(timeout=10).topics)
+        missing = [t for t in self.mappings.topics() + [self.s.dlq_topic] if t not in existing]
+        if missing:
+            for t, f in admin.create_topics([NewTopic(t, num_partitions=1, replication_factor=1) for t in missing]).items():
+                try:
+                    f.result(10)
+                except Exception as exc:  # noqa: BLE001 - created concurrently is fine
+                    if "already exists" not in str(exc).lower() and "TOPIC_ALREADY_EXISTS" not in str(exc):
+                        raise
+            log.info("replicator.topics_created", topics=missing)
+
+    def run(self) -> RunTotals:
+        """Run until SIGTERM/SIGINT (or `stop_after_idle_s` without events)."""
+        if self.s.kafka_create_missing_topics:
+            self.ensure_topics()
+        self.prepare_target()
+        topics = self.mappings.topics()
+        self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        log.info("replicator.started", topics=len(topics), group=self.s.kafka_group_id)
+        idle_since = time.monotonic()
+        try:
+            while not self.stopping:
+                msgs = self.consumer.consume(self.s.batch_max_events, self.s.batch_max_wait_ms / 1000)
+                msgs = [m for m in msgs if not self._is_error(m)]
+                if not msgs:
+                    if self.s.stop_after_idle_s is not None and time.monotonic() - idle_since > self.s.stop_after_idle_s:
+                        log.info("replicator.idle_exit", idle_s=self.s.stop_after_idle_s)
+                        break
+                    continue
+                idle_since = time.monotonic()
+                self.process(msgs)
+        finally:
+            self.close()
+        return self.totals
+
+    def close(self) -> None:
+        try:
+            self.producer.flush(10)
+            self.consumer.close()  # leaves the group so partitions move at once
+        finally:
+            self._reset_connection()
+        log.info("replicator.stopped", events=self.totals.events, dead_letters=self.totals.dead_letters)
+
+    def _on_assign(self, consumer, partitions) -> None:
+        self.assigned = list(partitions)
+        metrics.ASSIGNED_PARTITIONS.set(len(self.assigned))
+        log.info("replicator.partitions_assigned", partitions=[f"{p.topic}[{p.partition}]" for p in partitions])
+
+    def _on_revoke(self, consumer, partitions) -> None:
+        # batches are applied and committed before the next consume(), so nothing is in
+        # flight here: the next owner starts exactly after our last commit
+        self.assigned = []
+        metrics.ASSIGNED_PARTITIONS.set(0)
+        log.info("replicator.partitions_revoked", partitions=[f"{p.topic}[{p.partition}]" for p in partitions])
+
+    def _is_error(self, m: Message) -> bool:
+        err = m.error()
+        if err is None:
+            return False
+        if err.code() not in (KafkaError._PARTITION_EOF,):
+            log.warning("replicator.kafka_error", error=str(err), topic=m.topic(), partition=m.partition())
+        return True
+
+    # one batch
+
+    def process(self, msgs: list[Message]) -> None:
+        mapped = [self._map(m) for m in msgs]
+        self._retry("apply", lambda: self._apply(mapped))
+        dead = [m for m in mapped if m.error is not None]
+        for m in dead:
+            self._dead_letter(m)
+        if dead:
+            self._retry("dlq", self.dlq.flush)
+        self._retry("commit", lambda: self._commit(msgs))
+        self._observe(mapped)
+
+    def _map(self, msg: Message) -> Mapped:
+        out = Mapped(msg)
+        try:
+            ev = decode_message(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value())
+            out.event = ev
+            if ev.kind == "change":
+                out.ops = self.mappings.map_event(ev)
+            elif ev.kind == "schema_change":
+                metrics.SCHEMA_CHANGES.labels(ev.source_name or msg.topic()).inc()
+                log.info("replicator.schema_change", topic=msg.topic(), partition=msg.partition(),
+                         offset=msg.offset(), database=ev.database, ddl=(ev.ddl or "")[:200])
+        except TerminalError as exc:
+            out.error = exc
+        except Exception as exc:  # noqa: BLE001 - a transform bug is this record's problem, not the pipeline's
+            out.error = exc
+        return out
+
+    def _apply(self, mapped: list[Mapped]) -> None:
+        self._connect()
+        assert self.conn is not None and self.sink is not None
+        ops = [op for m in mapped if m.error is None for op in m.ops]
+        if not ops:
+            return
+        t0 = time.perf_counter()
+        try:
+            with self.conn.transaction():
+                stats = self.sink.apply(ops)
+        except psycopg.Error as exc:
+            err = classify_db_error(exc)
+            if err.transient:
+                self._reset_connection()
+                raise err from exc
+            # a terminal refusal in the batch: find the events responsible, one by one
+            log.warning("replicator.batch_refused", error=str(err), events=len(mapped))
+            stats = self._apply_one_by_one(mapped)
+        self._record(stats, len(ops), time.perf_counter() - t0)
+
+    def _apply_one_by_one(self, mapped: list[Mapped]) -> ApplyStats:
+        assert self.conn is not None and self.sink is not None
+        total = ApplyStats()
+        with self.conn.transaction():
+            for m in mapped:
+                if m.error is not None or not m.ops:
+                    continue
+                try:
+                    with self.conn.transaction():  # a savepoint per event
+                        st = self.sink.apply(m.ops)
+                    total.upserted += st.upserted
+                    total.deleted += st.deleted
+                    total.stale += st.stale
+                except psycopg.Error as exc:
+                    err = classify_db_error(exc, table=m.ops[0].table, key=m.ops[0].legacy_key,
+                                            topic=m.msg.topic(), partition=m.msg.partition(), offset=m.msg.offset())
+                    if err.transient:
+                        raise err from exc
+                    m.error = err
+        return total
+
+    def _record(self, stats: ApplyStats, n_ops: int, seconds: float) -> None:
+        metrics.APPLY_SECONDS.observe(seconds)
+        for table, n in stats.per_table.items():
+            metrics.ROWS_APPLIED.labels(table, "all").inc(n)
+        if stats.missing_parent:
+            log.warning("replicator.missing_parent", rows=stats.missing_parent)
+        self.totals.applied_ops += n_ops
+
+    def _dead_letter(self, m: Mapped) -> None:
+        exc = m.error
+        assert exc is not None
+        table = m.event.source_table if m.event is not None and m.event.kind == "change" else ""
+        dl = DeadLetter.from_error(exc, m.msg.key(), m.msg.value(), m.msg.topic(), m.msg.partition(),
+                                   m.msg.offset(), table)
+        self.dlq.send(dl)
+        reason = type(exc).__name__
+        metrics.DLQ_EVENTS.labels(table or m.msg.topic(), reason).inc()
+        if isinstance(exc, SchemaDriftError):
+            metrics.SCHEMA_DRIFT.labels(table).inc()
+        self.totals.dead_letters += 1
+        log.error("replicator.dead_letter", reason=str(exc)[:500], error_class=reason, table=table,
+                  topic=m.msg.topic(), partition=m.msg.partition(), offset=m.msg.offset())
+
+    def _commit(self, msgs: list[Message]) -> None:
+        last: dict[tuple[str, int], int] = {}
+        for m in msgs:
+            k = (m.topic(), m.partition())
+            last[k] = max(last.get(k, -1), m.offset())
+        self.consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
+
+    def _observe(self, mapped: list[Mapped]) -> None:
+        now = time.time()
+        newest: dict[str, int] = {}
+        for m in mapped:
+            ev = m.event
+            if ev is None or ev.kind != "change":
+                continue
+            outcome = "dead_letter" if m.error is not None else ("applied" if m.ops else "filtered")
+            metrics.EVENTS.labels(ev.source_table, ev.op or "", outcome).inc()
+            if ev.source_ts_ms is not None:
+                newest[ev.source_table] = max(newest.get(ev.source_table, 0), ev.source_ts_ms)
+        for table, ts in newest.items():
+            metrics.LAST_APPLIED_TS.labels(table).set(ts / 1000)
+            metrics.LAG_SECONDS.labels(table).set(max(0.0, now - ts / 1000))
+        metrics.BATCH_SIZE.observe(len(mapped))
+        self.totals.events += len(mapped)
+        self.totals.batches += 1
+        self.last_progress = time.monotonic()
+        log.info("replicator.batch_applied", events=len(mapped), ops=sum(len(m.ops) for m in mapped),
+                 dead_letters=sum(1 for m in mapped if m.error is not None))
+        if self.on_batch:
+            self.on_batch(self.totals)
+
+    def _retry(self, stage: str, fn: Callable[[], object]) -> None:
+        """Run `fn`, retrying transient failures with capped exponential backoff, forever
+        (a pod that waits for its database beats a crash loop); terminal errors propagate."""
+        delay = 0.2
+        while True:
+            try:
+                fn()
+                return
+            except (TransientError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                err = exc if isinstance(exc, ReplicatorError) else classify_db_error(exc)
+                if isinstance(err, ApplyError):
+                    raise
+                if isinstance(exc, psycopg.Error):
+                    self._reset_connection()
+            except Exception as exc:  # noqa: BLE001 - kafka commit failures arrive as KafkaException
+                from confluent_kafka import KafkaException
+
+                if not isinstance(exc, KafkaException):
+                    raise
+                err = exc
+            metrics.RETRIES.labels(stage).inc()
+            log.warning("replicator.retry", stage=stage, error=str(err)[:300], backoff_s=round(delay, 2))
+            if self.stopping and stage != "commit":
+                raise TransientError(f"stopping while {stage} kept failing: {err}")
+            time.sleep(delay)
+            delay = min(delay * 2, self.s.retry_max_backoff_s)

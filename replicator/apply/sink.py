@@ -1,0 +1,242 @@
+"""Writing target operations into PostgreSQL: bulk, idempotent, never backwards.
+
+For every contributor of a target table the sink keeps a `_pos_<contributor> bigint[]`
+column: the source position of the change that last wrote that contributor's columns. Every
+write compares positions *in the SQL statement itself*, so replaying an older event (a
+rewound consumer, a duplicate delivery, a re-snapshot) cannot move a row backwards.
+Hard deletes leave a row in `_replicator.tombstones` so that an older upsert replayed
+after the delete cannot resurrect the row.
+
+One call to `apply` writes one batch inside the caller's transaction:
+1. reduce the batch to the newest operation per (table, key, contributor);
+2. per table: hard deletes (+ tombstones), then upserts through a staged COPY and one
+   `INSERT ... ON CONFLICT DO UPDATE ... WHERE old position <= new position`, then updates
+   of contributors that do not create rows, then clears (a merge contributor's delete).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from replicator.mapping.engine import MappingSet, TargetOp
+
+META_SCHEMA = "_replicator"
+_IDENT = re.compile(r"[^a-z0-9_]")
+
+
+def pos_column(contributor: str) -> str:
+    return "_pos_" + _IDENT.sub("_", contributor.lower())
+
+
+def key_text(key: Sequence[object]) -> str:
+    """The canonical text of a target key, as the tombstone table stores it (matches ::text)."""
+    return "|".join("" if v is None else str(v) for v in key)
+
+
+def pos_text(position: Sequence[int]) -> str:
+    return "{" + ",".join(str(int(p)) for p in position) + "}"
+
+
+@dataclass
+class ApplyStats:
+    upserted: int = 0
+    deleted: int = 0
+    cleared: int = 0
+    stale: int = 0  # operations refused because the target already holds a newer position
+    missing_parent: int = 0  # updates of non-creating contributors whose row does not exist yet
+    per_table: dict[str, int] = field(default_factory=dict)
+
+
+def reduce_ops(ops: Iterable[TargetOp]) -> list[TargetOp]:
+    """Keep the newest op per (table, key, contributor); on equal positions the later one.
+
+    A delete followed by an upsert of the same key keeps the upsert (the row was
+    re-created); an upsert followed by a delete keeps the delete: a delete is never lost
+    behind an upsert in the same batch.
+    """
+    newest: dict[tuple, TargetOp] = {}
+    for op in ops:
+        k = (op.table, op.key, op.contributor)
+        cur = newest.get(k)
+        if cur is None or cur.position <= op.position:
+            newest[k] = op
+    return list(newest.values())
+
+
+class PostgresSink:
+    """Applies target operations for one `MappingSet` on one connection."""
+
+    def __init__(self, conn: psycopg.Connection, mappings: MappingSet) -> None:
+        self.conn = conn
+        self.mappings = mappings
+        self._staged: set[tuple[str, tuple[str, ...]]] = set()
+        self._stage_names: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def prepare(self) -> None:
+        """Create the sink's bookkeeping: the meta schema, tombstones, position columns. Idempotent."""
+        with self.conn.transaction():
+            self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
+            self.conn.execute(f"""
+                CREATE TABLE IF NOT EXISTS {META_SCHEMA}.tombstones (
+                    target_table text NOT NULL,
+                    contributor text NOT NULL,
+                    key text NOT NULL,
+                    pos bigint[] NOT NULL,
+                    PRIMARY KEY (target_table, contributor, key))""")
+            for table, feeds in self.mappings.target_tables().items():
+                schema, name = table.split(".", 1)
+                for t in feeds:
+                    self.conn.execute(sql.SQL("ALTER TABLE {}.{} ADD COLUMN IF NOT EXISTS {} bigint[]").format(
+                        sql.Identifier(schema), sql.Identifier(name), sql.Identifier(pos_column(t.contributor))))
+
+    def apply(self, ops: Iterable[TargetOp]) -> ApplyStats:
+        """Write one batch. The caller owns the transaction and commits it."""
+        stats = ApplyStats()
+        by_table: dict[str, list[TargetOp]] = {}
+        for op in reduce_ops(ops):
+            by_table.setdefault(op.table, []).append(op)
+        for table, tops in by_table.items():
+            deletes = [o for o in tops if o.kind == "delete"]
+            upserts = [o for o in tops if o.kind == "upsert" and o.creates_row]
+            updates = [o for o in tops if o.kind == "upsert" and not o.creates_row]
+            clears = [o for o in tops if o.kind == "clear"]
+            if deletes:
+                self._delete(table, deletes, stats)
+            for group in _by_shape(upserts):
+                self._upsert(table, group, stats)
+            for group in _by_shape(updates + clears):
+                self._update_only(table, group, stats)
+            stats.per_table[table] = len(tops)
+        return stats
+
+    def _delete(self, table: str, ops: list[TargetOp], stats: ApplyStats) -> None:
+        schema, name = table.split(".", 1)
+        for contributor in {o.contributor for o in ops}:
+            mine = [o for o in ops if o.contributor == contributor]
+            key_cols = self._key_columns(table, contributor)
+            pcol = pos_column(contributor)
+            keys = [key_text(o.key) for o in mine]
+            poss = [pos_text(o.position) for o in mine]
+            key_expr = _key_text_sql(key_cols, "t")
+            cur = self.conn.execute(
+                sql.SQL("DELETE FROM {}.{} AS t USING unnest(%s::text[], %s::text[]) AS d(k, p) "
+                        "WHERE {} = d.k AND (t.{} IS NULL OR t.{} <= d.p::bigint[])").format(
+                    sql.Identifier(schema), sql.Identifier(name), key_expr,
+                    sql.Identifier(pcol), sql.Identifier(pcol)),
+                (keys, poss))
+            stats.deleted += cur.rowcount
+            self.conn.execute(
+                f"INSERT INTO {META_SCHEMA}.tombstones (target_table, contributor, key, pos) "
+                "SELECT %s, %s, k, p::bigint[] FROM unnest(%s::text[], %s::text[]) AS d(k, p) "
+                "ON CONFLICT (target_table, contributor, key) DO UPDATE SET pos = EXCLUDED.pos "
+                "WHERE tombstones.pos < EXCLUDED.pos",
+                (table, contributor, keys, poss))
+
+    def _stage(self, table: str, columns: tuple[str, ...]) -> str:
+        """A temp table with the target's column types for these columns, emptied at commit."""
+        k = (table, columns)
+        name = self._stage_names.get(k)
+        if name is None:
+            name = f"_stage_{len(self._stage_names)}"
+            schema, tname = table.split(".", 1)
+            self.conn.execute(sql.SQL(
+                "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM {}.{} WITH NO DATA").format(
+                sql.Identifier(name), sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.Identifier(schema), sql.Identifier(tname)))
+            self.conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN _pos bigint[]").format(sql.Identifier(name)))
+            self._stage_names[k] = name
+        return name
+
+    def _copy(self, stage: str, columns: tuple[str, ...], ops: list[TargetOp]) -> None:
+        with self.conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, columns + ("_pos",))))) as cp:
+            for o in ops:
+                vals = o.values
+                cp.write_row([vals[c] for c in columns] + [list(o.position)])
+
+    def _upsert(self, table: str, ops: list[TargetOp], stats: ApplyStats) -> None:
+        schema, name = table.split(".", 1)
+        contributor = ops[0].contributor
+        columns = tuple(ops[0].values)
+        key_cols = self._key_columns(table, contributor)
+        pcol = pos_column(contributor)
+        stage = self._stage(table, columns)
+        self._copy(stage, columns, ops)
+        ident = sql.Identifier
+        non_key = [c for c in columns if c not in key_cols]
+        set_clause = sql.SQL(", ").join(
+            [sql.SQL("{} = EXCLUDED.{}").format(ident(c), ident(c)) for c in non_key]
+            + [sql.SQL("{} = EXCLUDED.{}").format(ident(pcol), ident(pcol))])
+        cur = self.conn.execute(sql.SQL(
+            "INSERT INTO {sch}.{tbl} AS t ({cols}, {pcol}) "
+            "SELECT {cols}, _pos FROM {stage} AS s "
+            "WHERE NOT EXISTS (SELECT 1 FROM {meta}.tombstones tb WHERE tb.target_table = %s "
+            "AND tb.contributor = %s AND tb.key = {skey} AND tb.pos >= s._pos) "
+            "ON CONFLICT ({keys}) DO UPDATE SET {set} "
+            "WHERE t.{pcol} IS NULL OR t.{pcol} <= EXCLUDED.{pcol}").format(
+                sch=ident(schema), tbl=ident(name), cols=sql.SQL(", ").join(map(ident, columns)),
+                pcol=ident(pcol), stage=ident(stage), meta=ident(META_SCHEMA),
+                skey=_key_text_sql(key_cols, "s"), keys=sql.SQL(", ").join(map(ident, key_cols)),
+                set=set_clause),
+            (table, contributor))
+        stats.upserted += cur.rowcount
+        stats.stale += len(ops) - cur.rowcount
+        self.conn.execute(sql.SQL("TRUNCATE {}").format(ident(stage)))
+
+    def _update_only(self, table: str, ops: list[TargetOp], stats: ApplyStats) -> None:
+        """Contributors that fill rows another contributor created, and clears."""
+        schema, name = table.split(".", 1)
+        contributor = ops[0].contributor
+        columns = tuple(ops[0].values)
+        key_cols = self._key_columns(table, contributor)
+        all_cols = tuple(dict.fromkeys(key_cols + columns))
+        pcol = pos_column(contributor)
+        stage = self._stage(table, all_cols)
+        keyed = [TargetOp(o.table, o.kind, o.key, {**dict(zip(key_cols, o.key)), **o.values}, o.contributor,
+                          o.position, o.legacy_key, o.source_table, o.creates_row) for o in ops]
+        self._copy(stage, all_cols, keyed)
+        ident = sql.Identifier
+        non_key = [c for c in columns if c not in key_cols]
+        sets = [sql.SQL("{} = s.{}").format(ident(c), ident(c)) for c in non_key] + \
+               [sql.SQL("{} = s._pos").format(ident(pcol))]
+        join = sql.SQL(" AND ").join(sql.SQL("t.{} = s.{}").format(ident(k), ident(k)) for k in key_cols)
+        cur = self.conn.execute(sql.SQL(
+            "UPDATE {sch}.{tbl} AS t SET {sets} FROM {stage} AS s WHERE {join} "
+            "AND (t.{pcol} IS NULL OR t.{pcol} <= s._pos)").format(
+                sch=ident(schema), tbl=ident(name), sets=sql.SQL(", ").join(sets), stage=ident(stage),
+                join=join, pcol=ident(pcol)))
+        n_cleared = sum(1 for o in ops if o.kind == "clear")
+        stats.cleared += min(n_cleared, cur.rowcount)
+        stats.upserted += cur.rowcount - min(n_cleared, cur.rowcount)
+        missing = self.conn.execute(sql.SQL(
+            "SELECT count(*) FROM {stage} AS s WHERE NOT EXISTS (SELECT 1 FROM {sch}.{tbl} AS t WHERE {join})").format(
+                stage=ident(stage), sch=ident(schema), tbl=ident(name), join=join)).fetchone()
+        stats.missing_parent += missing[0] if missing else 0
+        # the stage is reused within this transaction; empty it for the next group
+        self.conn.execute(sql.SQL("TRUNCATE {}").format(ident(stage)))
+
+    def _key_columns(self, table: str, contributor: str) -> tuple[str, ...]:
+        for t in self.mappings.target_tables()[table]:
+            if t.contributor == contributor:
+                return t.key
+        raise KeyError(f"{table} has no contributor {contributor}")
+
+
+def _by_shape(ops: list[TargetOp]) -> list[list[TargetOp]]:
+    """Group ops that write the same columns for the same contributor (one COPY each)."""
+    groups: dict[tuple, list[TargetOp]] = {}
+    for o in ops:
+        groups.setdefault((o.contributor, tuple(o.values)), []).append(o)
+    return list(groups.values())
+
+
+def _key_text_sql(key_cols: Sequence[str], alias: str) -> sql.Composable:
+    parts = [sql.SQL("coalesce({}.{}::text, '')").format(sql.Identifier(alias), sql.Identifier(c)) for c in key_cols]
+    if len(parts) == 1:
+        return sql.SQL("{}.{}::text").format(sql.Identifier(alias), sql.Identifier(key_cols[0]))
+    return sql.SQL("concat_ws('|', {})").format(sql.SQL(", ").join(parts))

@@ -1,0 +1,34 @@
+"""structlog set-up: JSON lines in production, readable lines on a terminal.
+
+Event names are namespaced (`replicator.batch_applied`); positions (table, topic,
+partition, offset) are key-value fields. Row payloads and secrets are never logged at info.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure(fmt: str = "auto", level: str = "info") -> None:
+    lvl = getattr(logging, level.upper(), logging.INFO)
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(lvl),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(component: str):
+    return structlog.get_logger().bind(component=component)

@@ -1,0 +1,374 @@
+"""The compiled mapping: one legacy row change in, zero or more target operations out.
+
+This is the single source of truth that the streaming apply, the backfill, the reconciler
+and `explain` all call (`MappingSet.map_event` / `TableMapping.map_row`). It is pure: it
+reads the event and the compiled mapping, and does no I/O.
+
+Compilation happens once at load time: each target column becomes a small closure, so
+mapping a row is a loop over closures with no lookups in the YAML models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from replicator.errors import ConfigError, MappingError, SchemaDriftError, UnknownTableError
+from replicator.events import ChangeEvent, SourcePosition
+from replicator.keys import remap_key
+from replicator.mapping.convert import ConversionError, get_converter
+from replicator.mapping.model import ColumnSpec, MappingFile, SourceSpec, TableSpec, TargetSpec
+
+OpKind = Literal["upsert", "delete", "clear"]
+ColumnFn = Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOp:
+    """One write to one target row, as produced by the mapping.
+
+    `upsert` writes `values` (the contributor's own columns, key included); `delete`
+    removes the row; `clear` sets the contributor's non-key columns to NULL (a merge
+    contributor's delete). `position` is the source position the sink stores with the row
+    (per contributor) and compares to refuse stale writes.
+    """
+
+    table: str
+    kind: OpKind
+    key: tuple[Any, ...]
+    values: Mapping[str, Any]
+    contributor: str
+    position: SourcePosition
+    legacy_key: tuple[Any, ...] = ()
+    source_table: str = ""
+    creates_row: bool = True
+
+
+@dataclass(frozen=True)
+class CompiledTarget:
+    spec: TargetSpec
+    table: str
+    key: tuple[str, ...]
+    contributor: str
+    columns: tuple[tuple[str, ColumnFn], ...]
+    owned: tuple[str, ...]  # non-key columns this contributor writes
+    soft_delete_column: str | None
+    filter: Callable[[Mapping[str, Any]], bool] | None
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """A legacy table compiled: how its rows become target operations."""
+
+    source_name: str
+    source: SourceSpec
+    spec: TableSpec
+    targets: tuple[CompiledTarget, ...]
+    known_columns: frozenset[str]
+    filter: Callable[[Mapping[str, Any]], bool] | None
+    file: Path
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.source_name}.{self.spec.table}"
+
+    @property
+    def topic(self) -> str:
+        s = self.source
+        middle = s.schema_ if s.kind == "postgresql" else s.database
+        return f"{s.topic_prefix}.{middle}.{self.spec.table}"
+
+    def legacy_key(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(row.get(k) for k in self.spec.key)
+
+    def check_drift(self, row: Mapping[str, Any], ev: ChangeEvent | None = None) -> None:
+        unknown = [c for c in row if c not in self.known_columns]
+        if unknown:
+            raise SchemaDriftError(
+                f"source columns not in the mapping and not listed as dropped: {sorted(unknown)}",
+                table=self.qualified, key=self.legacy_key(row),
+                position=str(ev.coordinates) if ev else None)
+
+    def map_row(self, op: str, row: Mapping[str, Any], position: SourcePosition = (),
+                commit_ts_ms: int | None = None) -> list[TargetOp]:
+        """Map one row image. `op` is c/u/r (row exists) or d (row deleted)."""
+        if self.spec.skip:
+            return []
+        legacy_key = self.legacy_key(row)
+        ctx = dict(row)
+        ctx["__commit_ts_ms__"] = commit_ts_ms
+        table_ok = self.filter is None or op == "d" or bool(self.filter(row))
+        ops: list[TargetOp] = []
+        for t in self.targets:
+            exists = op != "d" and table_ok and (t.filter is None or bool(t.filter(row)))
+            try:
+                if exists:
+                    values = {name: fn(ctx) for name, fn in t.columns}
+                    key = tuple(values[k] for k in t.key)
+                    ops.append(TargetOp(t.table, "upsert", key, values, t.contributor, position,
+                                        legacy_key, self.qualified, t.spec.creates_row))
+                    continue
+                key = tuple(fn(ctx) for name, fn in t.columns if name in t.key)
+            except (ConversionError, KeyError, TypeError, ValueError) as exc:
+                raise MappingError(f"cannot map row into {t.table}: {exc}", table=self.qualified,
+                                   key=legacy_key) from exc
+            rule = t.spec.on_delete
+            if rule == "ignore":
+                continue
+            if rule == "hard":
+                ops.append(TargetOp(t.table, "delete", key, {}, t.contributor, position, legacy_key,
+                                    self.qualified, t.spec.creates_row))
+            elif rule == "clear":
+                ops.append(TargetOp(t.table, "clear", key, {c: None for c in t.owned}, t.contributor,
+                                    position, legacy_key, self.qualified, False))
+            elif rule == "soft":
+                values = {name: fn(ctx) for name, fn in t.columns}
+                values[t.soft_delete_column or "deleted_at"] = _commit_time(commit_ts_ms) \
+                    if values.get(t.soft_delete_column or "deleted_at") is None else values[t.soft_delete_column or "deleted_at"]
+                ops.append(TargetOp(t.table, "upsert", key, values, t.contributor, position, legacy_key,
+                                    self.qualified, t.spec.creates_row))
+        return ops
+
+
+def _commit_time(ts_ms: int | None):
+    import datetime as dt
+
+    if ts_ms is None:
+        return None
+    return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=ts_ms)
+
+
+@dataclass
+class MappingSet:
+    """All loaded mappings, indexed by how events name their table."""
+
+    sources: dict[str, SourceSpec]
+    tables: dict[str, TableMapping]  # "<source>.<table>" -> mapping
+    by_event: dict[tuple[str, str, str], TableMapping] = field(default_factory=dict)
+    files: tuple[Path, ...] = ()
+
+    @classmethod
+    def compile(cls, files: Iterable[tuple[Path, MappingFile]]) -> MappingSet:
+        import transforms
+
+        registry = transforms.load_all()
+        files = list(files)
+        sources: dict[str, SourceSpec] = {}
+        for path, mf in files:
+            for name, src in mf.sources.items():
+                if name in sources and sources[name] != src:
+                    raise ConfigError(f"{path}: source {name!r} is defined differently in another file")
+                sources[name] = src
+        problems: list[str] = []
+        tables: dict[str, TableMapping] = {}
+        for path, mf in files:
+            for spec in mf.tables:
+                where = f"{path} table {spec.source}.{spec.table}"
+                if spec.source not in sources:
+                    problems.append(f"{where}: source {spec.source!r} is not defined in any `sources`")
+                    continue
+                try:
+                    tm = _compile_table(path, spec.source, sources[spec.source], spec, registry)
+                except ConfigError as exc:
+                    problems.append(f"{where}: {exc.message}")
+                    continue
+                if tm.qualified in tables:
+                    problems.append(f"{where}: mapped twice")
+                tables[tm.qualified] = tm
+        problems.extend(_check_refs(tables, sources))
+        problems.extend(_check_merges(tables))
+        if problems:
+            raise ConfigError("invalid mapping:\n  " + "\n  ".join(problems))
+        ms = cls(sources=sources, tables=tables, files=tuple(p for p, _ in files))
+        for tm in tables.values():
+            s = tm.source
+            middle = s.schema_ if s.kind == "postgresql" else s.database
+            ms.by_event[(s.topic_prefix, middle or "", tm.spec.table)] = tm
+        return ms
+
+    def topics(self) -> list[str]:
+        return sorted(tm.topic for tm in self.tables.values())
+
+    def table_for_event(self, ev: ChangeEvent) -> TableMapping:
+        middle = ev.schema if ev.source_connector == "postgresql" else ev.database
+        tm = self.by_event.get((ev.source_name, middle or "", ev.table))
+        if tm is None:
+            raise UnknownTableError("no mapping for source table", table=ev.source_table,
+                                    topic=ev.coordinates.topic, partition=ev.coordinates.partition,
+                                    offset=ev.coordinates.offset)
+        return tm
+
+    def map_event(self, ev: ChangeEvent) -> list[TargetOp]:
+        """The target operations one change event produces (the streaming entry point)."""
+        tm = self.table_for_event(ev)
+        row = ev.row
+        assert ev.op is not None and row is not None
+        try:
+            tm.check_drift(row, ev)
+            return tm.map_row(ev.op, row, ev.position, ev.source_ts_ms)
+        except MappingError as exc:
+            exc.context.update(topic=ev.coordinates.topic, partition=ev.coordinates.partition,
+                               offset=ev.coordinates.offset)
+            raise
+
+    def target_tables(self) -> dict[str, list[CompiledTarget]]:
+        out: dict[str, list[CompiledTarget]] = {}
+        for tm in self.tables.values():
+            for t in tm.targets:
+                out.setdefault(t.table, []).append(t)
+        return out
+
+
+def _compile_table(path: Path, source_name: str, source: SourceSpec, spec: TableSpec,
+                   registry: Mapping[str, tuple[str, Callable[..., Any]]]) -> TableMapping:
+    try:
+        tz = ZoneInfo(source.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"unknown time zone {source.timezone!r}") from exc
+    known: set[str] = set(spec.key) | set(spec.dropped)
+    targets = []
+    for t in spec.targets:
+        contributor = t.contributor or spec.table.lower()
+        cols: list[tuple[str, ColumnFn]] = []
+        for name, col in t.column_specs().items():
+            known.update(col.source_columns())
+            cols.append((name, _compile_column(name, col, source_name, source, spec, tz, registry)))
+        sd_col = None
+        if t.soft_delete is not None:
+            sd = t.soft_delete
+            sd_col = sd.column
+            known.update(c for c in (sd.flag, sd.status_column, sd.at) if c)
+            cols = [(n, f) for n, f in cols if n != sd.column]
+            cols.append((sd.column, _compile_soft_delete(sd, tz)))
+        elif t.on_delete == "soft":
+            sd_col = "deleted_at"
+        owned = tuple(n for n, _ in cols if n not in t.key)
+        targets.append(CompiledTarget(t, t.table, t.key, contributor, tuple(cols), owned, sd_col,
+                                      _predicate(t.filter, registry)))
+    return TableMapping(source_name, source, spec, tuple(targets), frozenset(known),
+                        _predicate(spec.filter, registry), path)
+
+
+def _predicate(name: str | None, registry) -> Callable[[Mapping[str, Any]], bool] | None:
+    if name is None:
+        return None
+    entry = registry.get(name)
+    if entry is None or entry[0] != "predicate":
+        raise ConfigError(f"filter {name!r} is not a registered predicate in transforms/")
+    return entry[1]
+
+
+def _compile_column(name: str, col: ColumnSpec, source_name: str, source: SourceSpec, spec: TableSpec,
+                    tz: ZoneInfo, registry) -> ColumnFn:
+    try:
+        conv = get_converter(col.type, tz=tz, options=col.converter_options())
+    except ValueError as exc:
+        raise ConfigError(f"column {name}: {exc}") from exc
+    default = col.default
+
+    def finish(v: Any) -> Any:
+        return default if v is None else v
+
+    if col.key is not None:
+        src, ns_db, ns_table = col.key, source.namespace, spec.table
+        return lambda row: _remap(ns_db, ns_table, row[src])
+    if col.ref is not None:
+        ref_source, _, ref_table = col.ref.partition(".")
+        # the referenced table's namespace: its source's database, fixed at compile time
+        ref_col = col.ref_column
+        return _RefRemap(ref_source, ref_table, ref_col)  # type: ignore[arg-type]
+    if col.from_ is not None:
+        src = col.from_
+        if col.type == "none" and default is None:
+            return lambda row: row[src]
+        return lambda row: finish(conv(row[src]))
+    if col.function is not None:
+        entry = registry.get(col.function)
+        if entry is None or entry[0] != "column":
+            raise ConfigError(f"column {name}: function {col.function!r} is not a registered column function")
+        fn, args = entry[1], col.args
+        return lambda row: finish(conv(fn(*(row[a] for a in args))))
+    const = col.const
+    return lambda row: const
+
+
+def _remap(db: str, table: str, value: Any) -> Any:
+    return None if value is None else remap_key(db, table, value)
+
+
+class _RefRemap:
+    """A foreign-key column: remapped with the *referenced* table's namespace.
+
+    The namespace database is resolved after all sources are known (`bind`), so a chat
+    table can point at a main-database table.
+    """
+
+    __slots__ = ("ref_source", "ref_table", "column", "db")
+
+    def __init__(self, ref_source: str, ref_table: str, column: str) -> None:
+        self.ref_source, self.ref_table, self.column = ref_source, ref_table, column
+        self.db: str | None = None
+
+    def __call__(self, row: Mapping[str, Any]) -> Any:
+        v = row[self.column]
+        return None if v is None else remap_key(self.db, self.ref_table, v)  # type: ignore[arg-type]
+
+
+def _compile_soft_delete(sd, tz: ZoneInfo) -> ColumnFn:
+    at_conv = get_converter(sd.at_type, tz=tz, options={"zero_as_null": True})
+
+    def deleted_at(row: Mapping[str, Any]) -> Any:
+        if sd.flag is not None:
+            flag = row.get(sd.flag)
+            deleted = bool(flag) and flag not in ("0", "false")
+        else:
+            deleted = row.get(sd.status_column) in sd.statuses
+        if not deleted:
+            return None
+        when = at_conv(row.get(sd.at)) if sd.at else None
+        return when if when is not None else _commit_time(row.get("__commit_ts_ms__"))
+    return deleted_at
+
+
+def _check_refs(tables: dict[str, TableMapping], sources: dict[str, SourceSpec]) -> list[str]:
+    problems = []
+    for tm in tables.values():
+        for t in tm.targets:
+            for name, fn in t.columns:
+                if isinstance(fn, _RefRemap):
+                    target = f"{fn.ref_source}.{fn.ref_table}"
+                    if fn.ref_source not in sources:
+                        problems.append(f"{tm.file} table {tm.qualified}: column {t.table}.{name} refs unknown source {fn.ref_source!r}")
+                        continue
+                    if target not in tables:
+                        problems.append(f"{tm.file} table {tm.qualified}: column {t.table}.{name} refs {target}, which no mapping covers")
+                    fn.db = sources[fn.ref_source].namespace
+    return problems
+
+
+def _check_merges(tables: dict[str, TableMapping]) -> list[str]:
+    """Several feeds of one target table must have distinct contributors and disjoint columns."""
+    problems = []
+    feeds: dict[str, list[tuple[TableMapping, CompiledTarget]]] = {}
+    for tm in tables.values():
+        for t in tm.targets:
+            feeds.setdefault(t.table, []).append((tm, t))
+    for table, fs in feeds.items():
+        if len(fs) < 2:
+            continue
+        seen: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for tm, t in fs:
+            if t.contributor in seen:
+                problems.append(f"{tm.file} table {tm.qualified}: target {table} contributor {t.contributor!r} "
+                                f"is also used by {seen[t.contributor]}; give each feed its own `contributor`")
+            seen[t.contributor] = tm.qualified
+            for c in t.owned:
+                if c in owners and owners[c] != tm.qualified:
+                    problems.append(f"{tm.file} table {tm.qualified}: target column {table}.{c} is also written by "
+                                    f"{owners[c]}; each contributor must own its columns")
+                owners[c] = tm.qualified
+    return problems

@@ -1,0 +1,30 @@
+"""Every Prometheus metric of the replicator, in one place. Labels are bounded: table,
+topic, partition, op, outcome, reason; never a key or a value."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS = Counter("replicator_events_total", "Change events consumed, by source table and outcome",
+                 ["source_table", "op", "outcome"])
+ROWS_APPLIED = Counter("replicator_rows_applied_total", "Target row operations written", ["table", "kind"])
+STALE_REFUSED = Counter("replicator_stale_writes_refused_total",
+                        "Target writes refused because the row already holds a newer source position", ["table"])
+BATCH_SIZE = Histogram("replicator_batch_events", "Events per applied batch",
+                       buckets=(1, 10, 50, 100, 500, 1000, 2000, 5000, 10000))
+APPLY_SECONDS = Histogram("replicator_apply_duration_seconds", "Time to apply and commit one batch in PostgreSQL",
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+LAG_SECONDS = Gauge("replicator_lag_seconds",
+                    "Now minus the source commit time of the last applied event", ["source_table"])
+LAST_APPLIED_TS = Gauge("replicator_last_applied_source_timestamp_seconds",
+                        "Source commit time of the last applied event", ["source_table"])
+LAG_MESSAGES = Gauge("replicator_lag_messages", "Log end offset minus committed offset", ["topic", "partition"])
+DLQ_EVENTS = Counter("replicator_dlq_events_total", "Events sent to the dead-letter topic", ["source_table", "reason"])
+RETRIES = Counter("replicator_retries_total", "Transient failures retried", ["stage"])
+SCHEMA_DRIFT = Counter("replicator_schema_drift_total", "Events carrying columns the mapping does not cover",
+                       ["source_table"])
+SCHEMA_CHANGES = Counter("replicator_schema_change_events_total", "DDL events seen on schema-change topics",
+                         ["source"])
+MISSING_PARENT = Counter("replicator_missing_parent_total",
+                         "Updates of contributors whose target row did not exist yet", ["table"])
+ASSIGNED_PARTITIONS = Gauge("replicator_assigned_partitions", "Partitions assigned to this process")
