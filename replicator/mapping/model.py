@@ -58,6 +58,8 @@ class ColumnSpec(Strict):
     values: dict[str, str] | None = Field(default=None, description="for type enum: source value -> target label")
     precision: Literal["ms", "us", "ns"] | None = None
     scale: int | None = None
+    mode: Literal["string", "double", "precise"] | None = Field(
+        default=None, description="for type decimal: the connector's decimal.handling.mode (default: guessed per value)")
     zero_as_null: bool = True
     dimensions: int | None = None
     encoding: Literal["base64", "hex", "base64-url-safe"] | None = None
@@ -83,7 +85,7 @@ class ColumnSpec(Strict):
 
     def converter_options(self) -> dict[str, Any]:
         opts: dict[str, Any] = {"zero_as_null": self.zero_as_null}
-        for name in ("values", "precision", "scale", "dimensions", "encoding"):
+        for name in ("values", "precision", "scale", "mode", "dimensions", "encoding"):
             v = getattr(self, name)
             if v is not None:
                 opts[name] = v

@@ -1,0 +1,35 @@
+# Two commands: `make demo` and `make test`. Both install what they need on a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test unit install stack-up stack-down clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# brings the stack up, loads legacy rows, runs the pipeline while writing more, prints what arrived
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+# the whole suite: unit tests, then integration and end-to-end tests on the real stack
+test: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider --timeout=900 tests
+
+unit: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
+stack-up: $(STAMP)
+	$(BIN)/replicator stack up
+
+stack-down: $(STAMP)
+	$(BIN)/replicator stack down
+
+clean: stack-down
+	rm -rf .state
