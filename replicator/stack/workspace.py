@@ -31,8 +31,8 @@ def mysql(stack: Stack, database: str | None = None) -> pymysql.Connection:
     return pymysql.connect(**stack.mysql_params(database), autocommit=True)
 
 
-def create_source_db(stack: Stack, ddl_file: Path) -> str:
-    name = unique()
+def create_source_db(stack: Stack, ddl_file: Path, name: str | None = None) -> str:
+    name = name or unique()
     with mysql(stack) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{name}`")
         cur.execute(f"USE `{name}`")
