@@ -113,7 +113,21 @@ class MariaDB(Part):
 
     @property
     def socket_path(self) -> Path:
-        return self.dir / "mysqld.sock"
+        path = self.dir / "mysqld.sock"
+        if len(str(path)) < 100:
+            return path
+        # unix socket paths are limited to ~108 bytes; deep state dirs get a short one
+        import hashlib
+
+        return Path("/tmp") / f"replicator-mysqld-{hashlib.sha1(str(path).encode()).hexdigest()[:12]}.sock"
+
+    def healthy(self) -> bool:
+        # an open port may belong to someone else: ask the server itself, through its socket
+        if not self.running():
+            return False
+        r = subprocess.run(["mariadb-admin", f"--socket={self.socket_path}", "-uroot", "--connect-timeout=2", "ping"],
+                           capture_output=True, text=True)
+        return r.returncode == 0 and port_open(self.port)
 
     def ensure_installed(self) -> None:
         if shutil.which("mariadbd") and shutil.which("mariadb-install-db"):
@@ -151,7 +165,7 @@ class MariaDB(Part):
         r = subprocess.run(["mariadb", f"--socket={self.socket_path}", "-uroot", "-e", sql],
                            capture_output=True, text=True)
         if r.returncode != 0:
-            raise PartFailed(self.name, f"provisioning SQL failed: {r.stderr.strip()}")
+            raise PartFailed(self.name, f"provisioning SQL failed: {r.stderr.strip()}", self.log)
 
     def _provision_users(self) -> None:
         dbz = self.password("debezium")
