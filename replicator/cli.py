@@ -124,6 +124,40 @@ def explain(source_table, row_json, event_file, op, mapping_paths) -> None:
 
 
 @main.group()
+def dlq() -> None:
+    """Inspect and replay the dead-letter topic."""
+
+
+@dlq.command("list")
+@click.option("--limit", type=int, default=100, help="show at most this many records")
+def dlq_list(limit) -> None:
+    """List dead letters: where each came from and why it was refused (never the payload)."""
+    from replicator.apply.dlq import read_dead_letters
+
+    s = _settings()
+    n = 0
+    for p, o, h, key, value in read_dead_letters(s.kafka_bootstrap_servers, s.dlq_topic, extra=s.kafka_extra,
+                                                 limit=limit):
+        n += 1
+        click.echo(f"{s.dlq_topic}[{p}]@{o} table={h.get('dlq.source_table') or '?'} "
+                   f"from={h.get('dlq.source_topic')}[{h.get('dlq.source_partition')}]@{h.get('dlq.source_offset')} "
+                   f"class={h.get('dlq.error_class')} bytes={len(value or b'')}\n    reason: {h.get('dlq.reason')}")
+    click.echo(f"{n} dead letter(s)")
+
+
+@dlq.command("replay")
+@click.option("--table", default=None, help="only records of this source table")
+@click.option("--dry-run", is_flag=True, help="count what would be replayed")
+def dlq_replay(table, dry_run) -> None:
+    """Re-publish dead letters to their source topics (after the mapping has been fixed)."""
+    from replicator.apply.dlq import replay
+
+    s = _settings()
+    n = replay(s.kafka_bootstrap_servers, s.dlq_topic, extra=s.kafka_extra, table=table, dry_run=dry_run)
+    click.echo(f"{'would replay' if dry_run else 'replayed'} {n} record(s)")
+
+
+@main.group()
 def target() -> None:
     """Prepare the target database."""
 

@@ -72,3 +72,61 @@ class DeadLetterWriter:
 
             raise TransientError(f"dead-letter topic did not acknowledge {remaining or len(errs)} records: {errs[:3]}",
                                  topic=self.topic)
+
+
+def _consumer(bootstrap: str, extra: dict[str, str], group: str):
+    from confluent_kafka import Consumer
+
+    return Consumer({"bootstrap.servers": bootstrap, **extra, "group.id": group, "enable.auto.commit": False,
+                     "auto.offset.reset": "earliest", "session.timeout.ms": 6000})
+
+
+def read_dead_letters(bootstrap: str, topic: str, *, extra: dict[str, str] | None = None,
+                      idle_timeout: float = 5.0, limit: int | None = None):
+    """Yield (offset, headers dict, key, value) of the dead-letter topic from the beginning,
+    without committing anything (a throwaway group), until `idle_timeout` passes quietly.
+    Reading to "the end" by idleness, not by the high watermark, because some brokers
+    (Tansu) report a wrong one."""
+    import time
+    import uuid
+
+    from confluent_kafka import TopicPartition
+
+    c = _consumer(bootstrap, extra or {}, f"replicator-dlq-reader-{uuid.uuid4().hex[:8]}")
+    try:
+        md = c.list_topics(topic, timeout=10).topics.get(topic)
+        if md is None or md.error is not None:
+            return
+        c.assign([TopicPartition(topic, p, 0) for p in md.partitions])
+        n, last = 0, time.monotonic()
+        while time.monotonic() - last < idle_timeout:
+            m = c.poll(0.5)
+            if m is None or m.error():
+                continue
+            last = time.monotonic()
+            yield m.partition(), m.offset(), DeadLetter.parse_headers(m.headers()), m.key(), m.value()
+            n += 1
+            if limit is not None and n >= limit:
+                return
+    finally:
+        c.close()
+
+
+def replay(bootstrap: str, topic: str, *, extra: dict[str, str] | None = None, table: str | None = None,
+           dry_run: bool = False) -> int:
+    """Re-publish dead letters to their source topics, key and value unchanged."""
+    producer = Producer({"bootstrap.servers": bootstrap, **(extra or {}), "enable.idempotence": True})
+    n = 0
+    for _p, _o, headers, key, value in read_dead_letters(bootstrap, topic, extra=extra):
+        if table and headers.get("dlq.source_table") != table:
+            continue
+        src = headers.get("dlq.source_topic")
+        if not src:
+            continue
+        if not dry_run:
+            producer.produce(src, key=key, value=value,
+                             headers=[("dlq.replayed_from", f"{topic}@{_p}:{_o}".encode())])
+        n += 1
+    if producer.flush(30):
+        raise RuntimeError("replay: the broker did not acknowledge every record")
+    return n
