@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 # the whole suite: unit tests, then integration and end-to-end tests on the real stack
 test: $(STAMP)
-	$(BIN)/pytest -q -p no:cacheprovider --timeout=900 tests
+	$(BIN)/pytest -v -p no:cacheprovider --timeout=900 tests
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit

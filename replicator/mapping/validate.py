@@ -199,14 +199,17 @@ def validate(ms: MappingSet, *, source_params: Mapping[str, Mapping], target_dsn
     """Check `ms` against the live catalogs. `source_params[name]` is pymysql connect kwargs
     for a mysql source, {"dsn": ...} for a postgresql one. Raises CatalogUnavailable."""
     sources: dict[str, Tables] = {}
+    located: dict[str, str] = {}  # for messages: the database (and schema) actually read
     for name in sorted({tm.source_name for tm in ms.tables.values()}):
         spec, params = ms.sources[name], source_params.get(name)
         if params is None:
             raise CatalogUnavailable(name, "no connection settings given")
         if spec.kind == "mysql":
-            sources[name] = _read_mysql(name, params, params.get("database") or spec.database)
+            located[name] = params.get("database") or spec.database
+            sources[name] = _read_mysql(name, params, located[name])
         else:
             schema = spec.schema_ or "public"
+            located[name] = f"{spec.database}, schema {schema}"
             tables, _ = _read_pg(name, params["dsn"], [schema])
             sources[name] = {k.partition(".")[2]: v for k, v in tables.items()}
     feeds = ms.target_tables()
@@ -217,7 +220,7 @@ def validate(ms: MappingSet, *, source_params: Mapping[str, Mapping], target_dsn
         src = sources[tm.source_name].get(tm.spec.table)
         if src is None:
             problems.add(Problem("missing_source_table", tm.qualified,
-                                 f"table {tm.spec.table!r} not in source database"))
+                                 f"table {tm.spec.table!r} not in source {located[tm.source_name]}"))
         else:
             problems.update(_check_source(tm, src))
         for t in tm.targets:
@@ -270,11 +273,14 @@ def _check_target(ms: MappingSet, tm: TableMapping, t: CompiledTarget, src: dict
             if tgt.type not in ("timestamptz", "timestamp"):
                 out.append(Problem("type_incompatible", where, f"soft-delete column is {tgt.full}, needs a timestamp"))
             continue
+        ref_table = fks.get((t.table, name))
+        if ref_table is not None and (msg := _fk_problem(ms, tm, spec, src, ref_table)):
+            # the FK message says what to do; an int-into-uuid type complaint would only repeat it
+            out.append(Problem("fk_unmapped", where, msg))
+            continue
         reads = spec.from_ or spec.key or spec.ref_column
         if msg := _type_problem(spec, src.get(reads) if reads else None, tgt):
             out.append(Problem("type_incompatible", where, msg))
-        if (ref_table := fks.get((t.table, name))) is not None and (msg := _fk_problem(ms, tm, spec, src, ref_table)):
-            out.append(Problem("fk_unmapped", where, msg))
     return out
 
 

@@ -373,7 +373,7 @@ def test_decode_errors_are_terminal():
 
 
 @pytest.mark.xfail(strict=True, reason="BUG: a non-numeric source.pos / source.lsn escapes as a plain "
-                   "ValueError from int() instead of a DecodeError (the record would not go to the DLQ)")
+                   "ValueError from int() instead of a DecodeError naming topic/partition/offset")
 @pytest.mark.parametrize("connector,field", [("mysql", "pos"), ("postgresql", "lsn")])
 def test_non_numeric_position_field_is_a_decode_error(connector, field):
     if connector == "mysql":
