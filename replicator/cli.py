@@ -79,6 +79,39 @@ mapping_option = click.option("--mapping", "mapping_paths", multiple=True, type=
                               help="mapping file or directory (default: settings' mapping_paths)")
 
 
+@main.group()
+def mapping() -> None:
+    """Check the mapping files."""
+
+
+@mapping.command("validate")
+@mapping_option
+def mapping_validate(mapping_paths) -> None:
+    """Check the mappings against the live source and target catalogs.
+
+    Each mapping source NAME is read through REPLICATOR_SOURCE_<NAME>_DSN
+    (mysql://user:pass@host:port/db or postgresql://...; the database defaults to the
+    mapping's), the target through the target_dsn setting. Exit 0: no problems; 1: one line
+    per problem; 2: invalid mapping/settings or a catalog cannot be read.
+    """
+    import os
+
+    from replicator.mapping.validate import CatalogUnavailable, source_params_from_env, validate
+
+    s = _settings(**({"mapping_paths": list(mapping_paths)} if mapping_paths else {}))
+    ms = _mappings(s.mapping_paths)
+    try:
+        problems = validate(ms, source_params=source_params_from_env(ms, os.environ),
+                            target_dsn=s.target_dsn.get_secret_value())
+    except CatalogUnavailable as exc:
+        click.echo(f"mapping validate: {exc}", err=True)
+        sys.exit(2)
+    for p in problems:
+        click.echo(str(p))
+    click.echo(f"{len(problems)} problem(s) in {len(ms.tables)} mapped table(s)", err=True)
+    sys.exit(1 if problems else 0)
+
+
 @main.command("run")
 @mapping_option
 @click.option("--stop-after-idle", type=float, default=None, help="exit after this many seconds without events")

@@ -66,6 +66,7 @@ class Runner:
         self.conn: psycopg.Connection | None = None
         self.sink: PostgresSink | None = None
         self.last_progress = time.monotonic()
+        self.idle_since = time.monotonic()
         self.assigned: list[TopicPartition] = []
         kafka = {"bootstrap.servers": settings.kafka_bootstrap_servers, **settings.kafka_extra}
         self.consumer = Consumer({
@@ -132,17 +133,19 @@ class Runner:
         topics = self.mappings.topics()
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
         log.info("replicator.started", topics=len(topics), group=self.s.kafka_group_id)
-        idle_since = time.monotonic()
+        self.idle_since = time.monotonic()
         try:
             while not self.stopping:
                 msgs = self.consumer.consume(self.s.batch_max_events, self.s.batch_max_wait_ms / 1000)
                 msgs = [m for m in msgs if not self._is_error(m)]
                 if not msgs:
-                    if self.s.stop_after_idle_s is not None and time.monotonic() - idle_since > self.s.stop_after_idle_s:
+                    # idle only counts once partitions are assigned: a group join takes seconds
+                    if (self.s.stop_after_idle_s is not None and self.assigned
+                            and time.monotonic() - self.idle_since > self.s.stop_after_idle_s):
                         log.info("replicator.idle_exit", idle_s=self.s.stop_after_idle_s)
                         break
                     continue
-                idle_since = time.monotonic()
+                self.idle_since = time.monotonic()
                 self.process(msgs)
         finally:
             self.close()
@@ -158,6 +161,7 @@ class Runner:
 
     def _on_assign(self, consumer, partitions) -> None:
         self.assigned = list(partitions)
+        self.idle_since = time.monotonic()
         metrics.ASSIGNED_PARTITIONS.set(len(self.assigned))
         log.info("replicator.partitions_assigned", partitions=[f"{p.topic}[{p.partition}]" for p in partitions])
 

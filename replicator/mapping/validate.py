@@ -209,7 +209,7 @@ def validate(ms: MappingSet, *, source_params: Mapping[str, Mapping], target_dsn
             sources[name] = _read_mysql(name, params, located[name])
         else:
             schema = spec.schema_ or "public"
-            located[name] = f"{spec.database}, schema {schema}"
+            located[name] = f"schema {schema}"
             tables, _ = _read_pg(name, params["dsn"], [schema])
             sources[name] = {k.partition(".")[2]: v for k, v in tables.items()}
     feeds = ms.target_tables()

@@ -194,3 +194,27 @@ def test_source_params_from_env(stack, dbs):
     assert validate(ms, source_params=params, target_dsn=stack.postgres.dsn(tgt)) == []
     other = source_params_from_env(ms, {"REPLICATOR_SOURCE_LEGACY_MAIN_DSN": url + "/elsewhere"})
     assert other["legacy_main"]["database"] == "elsewhere"
+
+
+def test_postgresql_source(stack, dbs, tmp_path):
+    """The same checks with a PostgreSQL legacy database: catalog read from information_schema."""
+    _, tgt = dbs
+    legacy = create_target_db(stack, [])
+    try:
+        target_sql(stack, legacy, """CREATE TABLE "Developer" (
+            id int PRIMARY KEY, email varchar(191) NOT NULL, name varchar(191), "pictureUrl" varchar(191),
+            username varchar(191), "hasCompletedOnboarding" boolean NOT NULL DEFAULT false,
+            "resetToken" text, "resetTokenExpiry" timestamp(3), "magicLinkToken" text, "stripeCustomerId" text,
+            "createdAt" timestamp(3) NOT NULL DEFAULT now(), "updatedAt" timestamp(3) NOT NULL DEFAULT now())""")
+        m = variant(tmp_path, replace=("    kind: mysql\n", "    kind: postgresql\n    schema: public\n"))
+        ms = load_mappings([m], {"LEGACY_MAIN_DATABASE": legacy})
+        params = source_params_from_env(ms, {"REPLICATOR_SOURCE_LEGACY_MAIN_DSN": stack.postgres.dsn("")})
+        assert params == {"legacy_main": {"dsn": stack.postgres.dsn(legacy)}}
+        assert validate(ms, source_params=params, target_dsn=stack.postgres.dsn(tgt)) == []
+        target_sql(stack, legacy, 'ALTER TABLE "Developer" ADD COLUMN "isAdmin" boolean')
+        p = only(validate(ms, source_params=params, target_dsn=stack.postgres.dsn(tgt)),
+                 "source_column_unaccounted", "legacy_main.Developer")
+        assert "isAdmin" in p.message
+    finally:
+        with psycopg.connect(stack.postgres.dsn("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{legacy}" WITH (FORCE)')
