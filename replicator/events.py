@@ -169,13 +169,18 @@ def _decode_change(env: dict[str, Any], key_obj: Any, coords: KafkaCoordinates) 
     if (op == "d" and not isinstance(before, dict)) or (op != "d" and not isinstance(after, dict)):
         raise DecodeError(f"op {op} without the row image it needs", topic=coords.topic,
                           partition=coords.partition, offset=coords.offset)
-    if connector == "postgresql":
-        position = postgres_position(source)
-        schema = source.get("schema")
-    else:
-        position = mysql_position(source)
-        schema = None
-    snapshot = str(source.get("snapshot", "false")) not in ("false", "False", "")
+    try:
+        if connector == "postgresql":
+            position = postgres_position(source)
+            schema = source.get("schema")
+        else:
+            position = mysql_position(source)
+            schema = None
+    except (DecodeError, ValueError, TypeError) as exc:
+        message = str(exc) if isinstance(exc, DecodeError) else f"unreadable source position: {exc}"
+        raise DecodeError(message, topic=coords.topic, partition=coords.partition, offset=coords.offset) from exc
+    # debezium writes "true", "first", "last", "incremental"... for snapshot rows; false/null otherwise
+    snapshot = str(source.get("snapshot")) not in ("false", "False", "", "None")
     tx = env.get("transaction")
     return ChangeEvent(
         kind="change",

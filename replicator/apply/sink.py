@@ -16,21 +16,18 @@ One call to `apply` writes one batch inside the caller's transaction:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
 
-from replicator.mapping.engine import MappingSet, TargetOp
+from replicator.mapping.engine import MappingSet, TargetOp, position_column
 
 META_SCHEMA = "_replicator"
-_IDENT = re.compile(r"[^a-z0-9_]")
 
 
-def pos_column(contributor: str) -> str:
-    return "_pos_" + _IDENT.sub("_", contributor.lower())
+pos_column = position_column
 
 
 def key_text(key: Sequence[object]) -> str:

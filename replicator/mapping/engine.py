@@ -10,6 +10,7 @@ mapping a row is a loop over closures with no lookups in the YAML models.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,12 @@ from replicator.mapping.convert import ConversionError, get_converter
 from replicator.mapping.model import ColumnSpec, MappingFile, SourceSpec, TableSpec, TargetSpec
 
 OpKind = Literal["upsert", "delete", "clear"]
+_NOT_IDENT = re.compile(r"[^a-z0-9_]")
+
+
+def position_column(contributor: str) -> str:
+    """The target column holding the source position of a contributor's last write."""
+    return "_pos_" + _NOT_IDENT.sub("_", contributor.lower())
 ColumnFn = Callable[[Mapping[str, Any]], Any]
 
 
@@ -111,25 +118,28 @@ class TableMapping:
                     ops.append(TargetOp(t.table, "upsert", key, values, t.contributor, position,
                                         legacy_key, self.qualified, t.spec.creates_row))
                     continue
-                key = tuple(fn(ctx) for name, fn in t.columns if name in t.key)
+                rule = t.spec.on_delete
+                if rule == "ignore":
+                    continue
+                if rule == "soft":
+                    values = {name: fn(ctx) for name, fn in t.columns}
+                    col = t.soft_delete_column or "deleted_at"
+                    if values.get(col) is None:
+                        values[col] = _commit_time(commit_ts_ms)
+                    ops.append(TargetOp(t.table, "upsert", tuple(values[k] for k in t.key), values, t.contributor,
+                                        position, legacy_key, self.qualified, t.spec.creates_row))
+                    continue
+                key_values = {name: fn(ctx) for name, fn in t.columns if name in t.key}
+                key = tuple(key_values[k] for k in t.key)
             except (ConversionError, KeyError, TypeError, ValueError) as exc:
                 raise MappingError(f"cannot map row into {t.table}: {exc}", table=self.qualified,
                                    key=legacy_key) from exc
-            rule = t.spec.on_delete
-            if rule == "ignore":
-                continue
             if rule == "hard":
                 ops.append(TargetOp(t.table, "delete", key, {}, t.contributor, position, legacy_key,
                                     self.qualified, t.spec.creates_row))
             elif rule == "clear":
                 ops.append(TargetOp(t.table, "clear", key, {c: None for c in t.owned}, t.contributor,
                                     position, legacy_key, self.qualified, False))
-            elif rule == "soft":
-                values = {name: fn(ctx) for name, fn in t.columns}
-                values[t.soft_delete_column or "deleted_at"] = _commit_time(commit_ts_ms) \
-                    if values.get(t.soft_delete_column or "deleted_at") is None else values[t.soft_delete_column or "deleted_at"]
-                ops.append(TargetOp(t.table, "upsert", key, values, t.contributor, position, legacy_key,
-                                    self.qualified, t.spec.creates_row))
         return ops
 
 
@@ -206,6 +216,8 @@ class MappingSet:
         tm = self.table_for_event(ev)
         row = ev.row
         assert ev.op is not None and row is not None
+        if tm.spec.skip:
+            return []
         try:
             tm.check_drift(row, ev)
             return tm.map_row(ev.op, row, ev.position, ev.source_ts_ms)
@@ -246,6 +258,8 @@ def _compile_table(path: Path, source_name: str, source: SourceSpec, spec: Table
         elif t.on_delete == "soft":
             sd_col = "deleted_at"
         owned = tuple(n for n, _ in cols if n not in t.key)
+        if sd_col is not None and sd_col not in owned:
+            owned += (sd_col,)
         targets.append(CompiledTarget(t, t.table, t.key, contributor, tuple(cols), owned, sd_col,
                                       _predicate(t.filter, registry)))
     return TableMapping(source_name, source, spec, tuple(targets), frozenset(known),
@@ -325,7 +339,9 @@ def _compile_soft_delete(sd, tz: ZoneInfo) -> ColumnFn:
             flag = row.get(sd.flag)
             deleted = bool(flag) and flag not in ("0", "false")
         else:
-            deleted = row.get(sd.status_column) in sd.statuses
+            status = row.get(sd.status_column)
+            # statuses are declared as text; TINYINT status codes arrive as ints
+            deleted = status is not None and str(status) in sd.statuses
         if not deleted:
             return None
         when = at_conv(row.get(sd.at)) if sd.at else None
@@ -362,10 +378,12 @@ def _check_merges(tables: dict[str, TableMapping]) -> list[str]:
         seen: dict[str, str] = {}
         owners: dict[str, str] = {}
         for tm, t in fs:
-            if t.contributor in seen:
+            pcol = position_column(t.contributor)
+            if pcol in seen:
                 problems.append(f"{tm.file} table {tm.qualified}: target {table} contributor {t.contributor!r} "
-                                f"is also used by {seen[t.contributor]}; give each feed its own `contributor`")
-            seen[t.contributor] = tm.qualified
+                                f"is also used by {seen[pcol]} (position column {pcol}); give each feed its own "
+                                "`contributor`")
+            seen[pcol] = tm.qualified
             for c in t.owned:
                 if c in owners and owners[c] != tm.qualified:
                     problems.append(f"{tm.file} table {tm.qualified}: target column {table}.{c} is also written by "

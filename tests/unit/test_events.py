@@ -342,8 +342,6 @@ def test_object_that_is_no_envelope():
     _assert_names_coordinates(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: mysql_position raises DecodeError(file=...) without the "
-                   "Kafka coordinates and _decode_change does not add them")
 def test_binlog_file_without_number():
     with pytest.raises(DecodeError, match="no sequence number") as info:
         decode(mysql_event("c", "Developer", after=developer_row(1), file="binlog"))
@@ -356,8 +354,6 @@ def test_binlog_file_without_number_is_a_decode_error():
         decode(mysql_event("c", "Developer", after=developer_row(1), file="binlog"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: postgres_position raises DecodeError(sequence=...) "
-                   "without the Kafka coordinates and _decode_change does not add them")
 def test_unreadable_pg_sequence():
     src = {"connector": "postgresql", "name": "legacy_chat", "db": "legacy_chat", "schema": "public",
            "table": "messages", "lsn": 10, "sequence": "[not json", "ts_ms": 1}
@@ -372,8 +368,6 @@ def test_decode_errors_are_terminal():
     assert info.value.transient is False
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a non-numeric source.pos / source.lsn escapes as a plain "
-                   "ValueError from int() instead of a DecodeError naming topic/partition/offset")
 @pytest.mark.parametrize("connector,field", [("mysql", "pos"), ("postgresql", "lsn")])
 def test_non_numeric_position_field_is_a_decode_error(connector, field):
     if connector == "mysql":

@@ -534,9 +534,6 @@ def test_soft_delete_by_status(tmp_path, state, deleted):
     assert "state" not in op.values
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: engine.py _compile_soft_delete compares the raw source "
-                   "value with `statuses`, which the model forces to strings; an integer status code "
-                   "(TINYINT) can therefore never match, so such rows are never soft-deleted")
 def test_soft_delete_by_integer_status_code(tmp_path):
     ms = compile_yaml(tmp_path, SOFT_STATUS.replace("[ARCHIVED, DELETED]", '["9"]'))
     [op] = ms.map_event(mysql_change("u", "Project", after={"id": 3, "title": "P", "state": 9},
@@ -581,9 +578,6 @@ def test_on_delete_ignore_gives_nothing(tmp_path):
     assert len(ms.map_event(mysql_change("c", "Project", after={"id": 3, "title": "P"}))) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: engine.py map_row, on_delete soft branch computes the "
-                   "columns outside the try/except, so a conversion failure escapes as a bare "
-                   "ConversionError instead of a MappingError with table/key/topic")
 def test_on_delete_soft_conversion_failure_is_a_mapping_error(tmp_path):
     tables = """\
 - source: legacy_main
@@ -617,9 +611,6 @@ def test_skip_table_gives_no_ops(tmp_path):
     assert ms.map_event(mysql_change("c", "Session", after={"id": 1})) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: MappingSet.map_event runs check_drift before map_row's "
-                   "skip check; a skip table knows only its key columns, so every real event of a "
-                   "`skip: true` table raises SchemaDriftError instead of being discarded")
 def test_skip_table_events_with_columns_are_discarded(tmp_path):
     ms = compile_yaml(tmp_path, SKIP)
     ev = mysql_change("c", "Session", after={"id": 1, "token": "x", "expires": 5})
@@ -814,9 +805,13 @@ def test_default_contributors_of_two_feeds_are_distinct(tmp_path):
     assert {t.contributor for t in ms.target_tables()["app.users"]} == {"developer", "developersettings"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: engine.py map_row builds a delete/clear key in the order "
-                   "the columns are listed, an upsert key in `key:` order; with a composite key whose "
-                   "order differs from the column order the two keys of one row differ")
+def test_contributors_whose_position_columns_collide_are_a_config_error(tmp_path):
+    tables = MERGE.replace("contributor: account", "contributor: dev-settings").replace(
+        "contributor: settings", "contributor: dev_settings")
+    with pytest.raises(ConfigError):
+        compile_yaml(tmp_path, tables)
+
+
 def test_composite_key_order_is_the_same_for_upsert_and_delete(tmp_path):
     tables = """\
 - source: legacy_main

@@ -1,0 +1,154 @@
+"""Unit tests for the pure helpers of replicator.apply.sink (no database)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from replicator.apply.sink import key_text, pos_column, pos_text, reduce_ops
+from replicator.keys import remap_key
+from replicator.mapping.engine import TargetOp
+
+U1 = uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+U2 = uuid.UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
+
+
+def upsert(key=U1, pos=(3, 100, 0), contributor="developer", table="app.users", **values):
+    return TargetOp(table, "upsert", (key,), {"id": key, **values}, contributor, pos)
+
+
+def delete(key=U1, pos=(3, 100, 0), contributor="developer", table="app.users"):
+    return TargetOp(table, "delete", (key,), {}, contributor, pos)
+
+
+def clear(key=U1, pos=(3, 100, 0), contributor="settings", table="app.users"):
+    return TargetOp(table, "clear", (key,), {"theme": None}, contributor, pos, creates_row=False)
+
+
+# --- reduce_ops -----------------------------------------------------------------------------
+
+
+def test_delete_after_upsert_keeps_the_delete():
+    up, de = upsert(pos=(3, 100, 0), email="a"), delete(pos=(3, 200, 0))
+    assert reduce_ops([up, de]) == [de]
+
+
+def test_upsert_after_delete_keeps_the_upsert():
+    de, up = delete(pos=(3, 100, 0)), upsert(pos=(3, 200, 0), email="again")
+    assert reduce_ops([de, up]) == [up]
+
+
+def test_equal_positions_keep_the_later_op():
+    a, b = upsert(pos=(3, 100, 0), email="first"), upsert(pos=(3, 100, 0), email="second")
+    [kept] = reduce_ops([a, b])
+    assert kept is b
+    up, de = upsert(pos=(3, 100, 0)), delete(pos=(3, 100, 0))
+    assert reduce_ops([up, de]) == [de]
+    assert reduce_ops([de, up]) == [up]
+
+
+def test_an_older_op_arriving_later_loses():
+    new, old = upsert(pos=(3, 200, 0), email="new"), upsert(pos=(3, 100, 0), email="old")
+    assert reduce_ops([new, old]) == [new]
+
+
+def test_positions_compare_binlog_file_first():
+    # (4, 10, 0) is in the next binlog file: newer than any position in file 3
+    a, b = upsert(pos=(3, 900_000, 5), email="a"), upsert(pos=(4, 10, 0), email="b")
+    assert reduce_ops([b, a]) == [b]
+
+
+def test_row_number_orders_changes_of_one_binlog_event():
+    a, b = upsert(pos=(3, 100, 1), email="a"), upsert(pos=(3, 100, 0), email="b")
+    assert reduce_ops([a, b]) == [a]
+
+
+def test_keys_contributors_and_tables_are_reduced_separately():
+    ops = [
+        upsert(U1, (3, 1, 0), email="u1"),
+        upsert(U2, (3, 2, 0), email="u2"),
+        clear(U1, (3, 3, 0)),
+        upsert(U1, (3, 4, 0), table="app.profiles", bio="b"),
+        upsert(U1, (3, 5, 0), email="u1 again"),
+    ]
+    out = reduce_ops(ops)
+    assert out == [ops[4], ops[1], ops[2], ops[3]]
+
+
+def test_reduce_ops_of_nothing():
+    assert reduce_ops([]) == []
+    assert reduce_ops(iter([])) == []
+
+
+def test_reduce_ops_accepts_a_generator():
+    gen = (upsert(pos=(3, i, 0), email=str(i)) for i in range(5))
+    [kept] = reduce_ops(gen)
+    assert kept.values["email"] == "4"
+
+
+# --- key_text ---------------------------------------------------------------------------------
+
+
+def test_key_text_is_postgres_uuid_text():
+    # PostgreSQL prints uuid::text in lowercase, hyphenated 8-4-4-4-12
+    u = uuid.UUID("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11")
+    assert key_text((u,)) == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+
+
+def test_key_text_of_a_remapped_key():
+    u = remap_key("legacy_main", "Developer", 42)
+    text = key_text((u,))
+    assert text == str(u)
+    assert text == text.lower()
+    assert [len(p) for p in text.split("-")] == [8, 4, 4, 4, 12]
+
+
+def test_key_text_joins_composite_keys_with_a_pipe():
+    assert key_text((U1, U2)) == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+    assert key_text((U1, 7, "admin")) == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|7|admin"
+
+
+def test_key_text_of_scalars():
+    assert key_text((42,)) == "42"
+    assert key_text(("cjld2cjxh0000qzrmn831i7rn",)) == "cjld2cjxh0000qzrmn831i7rn"
+    # a NULL part of a composite key is empty, as concat_ws('|', coalesce(k::text, '')) gives
+    assert key_text((U1, None)) == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|"
+
+
+# --- pos_text -------------------------------------------------------------------------------
+
+
+def test_pos_text_is_a_bigint_array_literal():
+    assert pos_text((3, 900, 0)) == "{3,900,0}"
+    assert pos_text((24_023_928, 24_023_976)) == "{24023928,24023976}"
+    assert pos_text([2**62, 0]) == "{4611686018427387904,0}"
+    assert pos_text(()) == "{}"
+
+
+def test_pos_text_rejects_non_integers():
+    with pytest.raises(ValueError):
+        pos_text(("x",))
+
+
+# --- pos_column -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("contributor,column", [
+    ("developer", "_pos_developer"),
+    ("Developer", "_pos_developer"),
+    ("developer_settings", "_pos_developer_settings"),
+    ("Developer Settings-v2", "_pos_developer_settings_v2"),
+    ("legacy.main", "_pos_legacy_main"),
+    ('x"; DROP TABLE app.users; --', "_pos_x___drop_table_app_users____"),
+    ("café", "_pos_caf_"),
+])
+def test_pos_column_sanitises_names(contributor, column):
+    assert pos_column(contributor) == column
+
+
+def test_pos_column_is_a_plain_identifier():
+    import re
+
+    for name in ("a", "Account", "ä-ö ü", "1st feed", "ünïcødé"):
+        assert re.fullmatch(r"_pos_[a-z0-9_]+", pos_column(name))
