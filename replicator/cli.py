@@ -191,6 +191,48 @@ def dlq_replay(table, dry_run) -> None:
 
 
 @main.group()
+def keys() -> None:
+    """Translate between legacy keys and new UUIDs."""
+
+
+@keys.command("remap")
+@click.argument("source_table")
+@click.argument("legacy_key")
+@mapping_option
+def keys_remap(source_table, legacy_key, mapping_paths) -> None:
+    """The new UUID of LEGACY_KEY in SOURCE_TABLE (<source>.<table>, as in the mapping)."""
+    from replicator.keys import remap_key
+
+    s = _settings(**({"mapping_paths": list(mapping_paths)} if mapping_paths else {}))
+    ms = _mappings(s.mapping_paths)
+    tm = ms.tables.get(source_table)
+    if tm is None:
+        click.echo(f"no mapping for {source_table}", err=True)
+        sys.exit(2)
+    key = int(legacy_key) if legacy_key.isdigit() else legacy_key
+    click.echo(str(remap_key(tm.source.namespace, tm.spec.table, key)))
+
+
+@keys.command("reverse")
+@click.argument("new_id")
+@mapping_option
+def keys_reverse(new_id, mapping_paths) -> None:
+    """The legacy table and key behind NEW_ID (integer keys; hashed keys need the source)."""
+    import uuid
+
+    from replicator.keys import KeyRegistry
+
+    s = _settings(**({"mapping_paths": list(mapping_paths)} if mapping_paths else {}))
+    ms = _mappings(s.mapping_paths)
+    reg = KeyRegistry((tm.source.namespace, tm.spec.table) for tm in ms.tables.values())
+    found = reg.reverse(uuid.UUID(new_id))
+    if found is None:
+        click.echo(f"{new_id}: not an integer-key UUID of any mapped table (a hashed or native UUID)", err=True)
+        sys.exit(1)
+    click.echo(f"{found.source_db}.{found.source_table} key={found.key}")
+
+
+@main.group()
 def target() -> None:
     """Prepare the target database."""
 

@@ -305,6 +305,12 @@ def _compile_column(name: str, col: ColumnSpec, source_name: str, source: Source
             raise ConfigError(f"column {name}: function {col.function!r} is not a registered column function")
         fn, args = entry[1], col.args
         return lambda row: finish(conv(fn(*(row[a] for a in args))))
+    if col.pack is not None:
+        pairs = tuple(col.pack.items())
+        to_json = get_converter("json")
+        # each packed value is converted per its own source encoding by the caller's
+        # transforms if needed; here they are copied as Debezium gives them
+        return lambda row: to_json({k: row[c] for k, c in pairs})
     const = col.const
     return lambda row: const
 

@@ -52,6 +52,8 @@ class ColumnSpec(Strict):
     ref_column: str | None = Field(default=None, description="with `ref`: the source column holding the foreign key")
     const: Any = Field(default=None, description="a constant value")
     function: str | None = Field(default=None, description="a transform function registered in transforms/")
+    pack: dict[str, str] | None = Field(
+        default=None, description="several source columns packed into one JSON object: json key -> source column")
     args: tuple[str, ...] = Field(default=(), description="source columns passed to `function`, in order")
     type: Conversion = "none"
     default: Any = Field(default=None, description="value used when the result is NULL")
@@ -67,11 +69,13 @@ class ColumnSpec(Strict):
     @model_validator(mode="after")
     def _one_source(self) -> ColumnSpec:
         given = [n for n, v in (("from", self.from_), ("key", self.key), ("ref", self.ref),
-                                ("function", self.function)) if v is not None]
+                                ("function", self.function), ("pack", self.pack)) if v is not None]
         if "const" in self.model_fields_set:
             given.append("const")
         if len(given) != 1:
-            raise ValueError(f"give exactly one of from/key/ref/const/function, got {given or 'none'}")
+            raise ValueError(f"give exactly one of from/key/ref/const/function/pack, got {given or 'none'}")
+        if self.pack is not None and self.type not in ("json", "none"):
+            raise ValueError("`pack` builds a JSON object; its type is json")
         if self.ref is not None and self.ref_column is None:
             raise ValueError("`ref` needs `ref_column`: the source column that holds the legacy foreign key")
         if self.type == "enum" and self.values is None:
@@ -81,7 +85,7 @@ class ColumnSpec(Strict):
     def source_columns(self) -> tuple[str, ...]:
         """The source columns this target column reads."""
         cols = [c for c in (self.from_, self.key, self.ref_column) if c]
-        return tuple(cols) + tuple(self.args)
+        return tuple(cols) + tuple(self.args) + tuple((self.pack or {}).values())
 
     def converter_options(self) -> dict[str, Any]:
         opts: dict[str, Any] = {"zero_as_null": self.zero_as_null}

@@ -973,3 +973,33 @@ def test_same_table_name_in_another_database_is_unknown(tmp_path):
     ms = compile_yaml(tmp_path, RENAME)
     with pytest.raises(UnknownTableError):
         ms.map_event(mysql_change("c", "Developer", after=developer_row(1), db="other_db"))
+
+
+def test_pack_several_columns_into_one_jsonb_column(tmp_path):
+    from psycopg.types.json import Jsonb
+
+    path = tmp_path / "pack.yaml"
+    path.write_text("""
+version: 1
+sources:
+  main: {kind: mysql, topic_prefix: main, database: main}
+tables:
+  - source: main
+    table: Application
+    dropped: []
+    targets:
+      - table: app.applications
+        columns:
+          id: {key: id}
+          rag_config:
+            pack: {relevance_threshold: ragRelevanceThreshold, max_chunks: ragMaxChunks}
+""")
+    from replicator.mapping.loader import load_mappings
+
+    ms = load_mappings([path], env={})
+    tm = ms.tables["main.Application"]
+    [op] = tm.map_row("c", {"id": 1, "ragRelevanceThreshold": 0.7, "ragMaxChunks": 10})
+    assert isinstance(op.values["rag_config"], Jsonb)
+    assert op.values["rag_config"].obj == {"relevance_threshold": 0.7, "max_chunks": 10}
+    # packed source columns count as mapped: no drift
+    tm.check_drift({"id": 1, "ragRelevanceThreshold": 0.7, "ragMaxChunks": 10})
