@@ -110,11 +110,17 @@ def postgres_position(source: dict[str, Any]) -> SourcePosition:
     return (commit_lsn or lsn, lsn)
 
 
+try:  # orjson parses a Debezium envelope ~4x faster than the standard library
+    from orjson import loads as _json_loads
+except ImportError:  # pragma: no cover
+    _json_loads = json.loads
+
+
 def _loads(raw: bytes | str | None, what: str, coords: KafkaCoordinates) -> Any:
     if raw is None:
         return None
     try:
-        return json.loads(raw)
+        return _json_loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DecodeError(f"{what} is not JSON: {exc}", topic=coords.topic, partition=coords.partition,
                           offset=coords.offset) from exc

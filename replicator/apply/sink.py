@@ -154,7 +154,8 @@ class PostgresSink:
                 sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, columns + ("_pos",))))) as cp:
             for o in ops:
                 vals = o.values
-                cp.write_row([vals[c] for c in columns] + [list(o.position)])
+                # the position as array text: psycopg's list dumper costs more than the row
+                cp.write_row([vals[c] for c in columns] + [pos_text(o.position)])
 
     def _upsert(self, table: str, ops: list[TargetOp], stats: ApplyStats) -> None:
         schema, name = table.split(".", 1)
