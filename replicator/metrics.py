@@ -25,6 +25,8 @@ SCHEMA_DRIFT = Counter("replicator_schema_drift_total", "Events carrying columns
                        ["source_table"])
 SCHEMA_CHANGES = Counter("replicator_schema_change_events_total", "DDL events seen on schema-change topics",
                          ["source"])
-MISSING_PARENT = Counter("replicator_missing_parent_total",
-                         "Updates of contributors whose target row did not exist yet", ["table"])
+PARKED = Counter("replicator_parked_writes_total",
+                 "Writes of merge contributors parked because their target row did not exist yet")
+UNPARKED = Counter("replicator_unparked_writes_total",
+                   "Parked writes applied once their target row existed")
 ASSIGNED_PARTITIONS = Gauge("replicator_assigned_partitions", "Partitions assigned to this process")

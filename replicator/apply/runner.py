@@ -266,8 +266,11 @@ class Runner:
         metrics.APPLY_SECONDS.observe(seconds)
         for table, n in stats.per_table.items():
             metrics.ROWS_APPLIED.labels(table, "all").inc(n)
-        if stats.missing_parent:
-            log.warning("replicator.missing_parent", rows=stats.missing_parent)
+        if stats.parked or stats.unparked:
+            log.info("replicator.parked_writes", parked=stats.parked, unparked=stats.unparked)
+        metrics.PARKED.inc(stats.parked)
+        metrics.UNPARKED.inc(stats.unparked)
+        metrics.STALE_REFUSED.labels("all").inc(stats.stale)
         self.totals.applied_ops += n_ops
 
     def _dead_letter(self, m: Mapped) -> None:

@@ -45,7 +45,8 @@ class ApplyStats:
     deleted: int = 0
     cleared: int = 0
     stale: int = 0  # operations refused because the target already holds a newer position
-    missing_parent: int = 0  # updates of non-creating contributors whose row does not exist yet
+    parked: int = 0  # writes of non-creating contributors whose row does not exist yet, kept for later
+    unparked: int = 0  # parked writes applied because their row now exists
     per_table: dict[str, int] = field(default_factory=dict)
 
 
@@ -71,13 +72,23 @@ class PostgresSink:
     def __init__(self, conn: psycopg.Connection, mappings: MappingSet) -> None:
         self.conn = conn
         self.mappings = mappings
-        self._staged: set[tuple[str, tuple[str, ...]]] = set()
         self._stage_names: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._tables_with_followers = sorted(
+            table for table, feeds in mappings.target_tables().items() if any(not t.spec.creates_row for t in feeds))
 
     def prepare(self) -> None:
         """Create the sink's bookkeeping: the meta schema, tombstones, position columns. Idempotent."""
         with self.conn.transaction():
             self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
+            self.conn.execute(f"""
+                CREATE TABLE IF NOT EXISTS {META_SCHEMA}.pending (
+                    target_table text NOT NULL,
+                    contributor text NOT NULL,
+                    key text NOT NULL,
+                    pos bigint[] NOT NULL,
+                    row jsonb NOT NULL,
+                    parked_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (target_table, contributor, key))""")
             self.conn.execute(f"""
                 CREATE TABLE IF NOT EXISTS {META_SCHEMA}.tombstones (
                     target_table text NOT NULL,
@@ -109,6 +120,10 @@ class PostgresSink:
             for group in _by_shape(updates + clears):
                 self._update_only(table, group, stats)
             stats.per_table[table] = len(tops)
+        # rows created in this batch (here or by another pod earlier) may unblock parked
+        # writes; drain them in the same transaction as the creating upsert
+        for table in self._tables_with_followers:
+            self._drain_pending(table, stats)
         return stats
 
     def _delete(self, table: str, ops: list[TargetOp], stats: ApplyStats) -> None:
@@ -211,12 +226,42 @@ class PostgresSink:
         n_cleared = sum(1 for o in ops if o.kind == "clear")
         stats.cleared += min(n_cleared, cur.rowcount)
         stats.upserted += cur.rowcount - min(n_cleared, cur.rowcount)
-        missing = self.conn.execute(sql.SQL(
-            "SELECT count(*) FROM {stage} AS s WHERE NOT EXISTS (SELECT 1 FROM {sch}.{tbl} AS t WHERE {join})").format(
-                stage=ident(stage), sch=ident(schema), tbl=ident(name), join=join)).fetchone()
-        stats.missing_parent += missing[0] if missing else 0
+        # the row does not exist yet (its creator's event has not arrived): park the write,
+        # keeping only the newest per key, instead of losing it or blocking the pipeline
+        cur = self.conn.execute(sql.SQL(
+            "INSERT INTO {meta}.pending (target_table, contributor, key, pos, row) "
+            "SELECT %s, %s, {skey}, s._pos, to_jsonb(s) FROM {stage} AS s "
+            "WHERE NOT EXISTS (SELECT 1 FROM {sch}.{tbl} AS t WHERE {join}) "
+            "ON CONFLICT (target_table, contributor, key) DO UPDATE SET pos = EXCLUDED.pos, row = EXCLUDED.row, "
+            "parked_at = now() WHERE pending.pos <= EXCLUDED.pos").format(
+                meta=ident(META_SCHEMA), skey=_key_text_sql(key_cols, "s"), stage=ident(stage), sch=ident(schema),
+                tbl=ident(name), join=join),
+            (table, contributor))
+        stats.parked += cur.rowcount
         # the stage is reused within this transaction; empty it for the next group
         self.conn.execute(sql.SQL("TRUNCATE {}").format(ident(stage)))
+
+    def _drain_pending(self, table: str, stats: ApplyStats) -> None:
+        """Apply parked writes whose target row now exists, position-guarded, then forget them."""
+        schema, name = table.split(".", 1)
+        ident = sql.Identifier
+        for t in self.mappings.target_tables()[table]:
+            if t.spec.creates_row:
+                continue
+            pcol = pos_column(t.contributor)
+            cols = [c for c in t.owned if c not in t.key]
+            sets = [sql.SQL("{} = (r).{}").format(ident(c), ident(c)) for c in cols] + \
+                   [sql.SQL("{} = p.pos").format(ident(pcol))]
+            cur = self.conn.execute(sql.SQL(
+                "WITH p AS (DELETE FROM {meta}.pending AS pe WHERE pe.target_table = %s AND pe.contributor = %s "
+                "AND EXISTS (SELECT 1 FROM {sch}.{tbl} AS t WHERE {tkey} = pe.key) RETURNING pe.key, pe.pos, pe.row) "
+                "UPDATE {sch}.{tbl} AS t SET {sets} "
+                "FROM (SELECT p.key, p.pos, jsonb_populate_record(NULL::{sch}.{tbl}, p.row) AS r FROM p) AS p "
+                "WHERE {tkey} = p.key AND (t.{pcol} IS NULL OR t.{pcol} <= p.pos)").format(
+                    meta=ident(META_SCHEMA), sch=ident(schema), tbl=ident(name), tkey=_key_text_sql(t.key, "t"),
+                    sets=sql.SQL(", ").join(sets), pcol=ident(pcol)),
+                (table, t.contributor))
+            stats.unparked += cur.rowcount
 
     def _key_columns(self, table: str, contributor: str) -> tuple[str, ...]:
         for t in self.mappings.target_tables()[table]:
