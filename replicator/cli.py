@@ -237,6 +237,60 @@ def target() -> None:
     """Prepare the target database."""
 
 
+@target.group("fks")
+def target_fks() -> None:
+    """Suspend foreign keys for streaming; restore and validate them at cutover."""
+
+
+@target_fks.command("suspend")
+@mapping_option
+def target_fks_suspend(mapping_paths) -> None:
+    """Record and drop the foreign keys of every mapped target table."""
+    import psycopg
+
+    from replicator.target import suspend
+
+    s = _settings(**({"mapping_paths": list(mapping_paths)} if mapping_paths else {}))
+    ms = _mappings(s.mapping_paths)
+    with psycopg.connect(s.target_dsn.get_secret_value()) as conn:
+        fks = suspend(conn, sorted(ms.target_tables()))
+    for fk in fks:
+        click.echo(f"suspended {fk.table}.{fk.name}: {fk.definition}")
+    click.echo(f"{len(fks)} foreign key(s) suspended")
+
+
+@target_fks.command("restore")
+def target_fks_restore() -> None:
+    """Re-add suspended foreign keys NOT VALID, then VALIDATE; exit 1 if orphans remain."""
+    import psycopg
+
+    from replicator.target import restore
+
+    s = _settings()
+    with psycopg.connect(s.target_dsn.get_secret_value()) as conn:
+        results = restore(conn)
+    for r in results:
+        click.echo(f"{'validated' if r.validated else 'NOT VALID'} {r.fk.table}.{r.fk.name}"
+                   + (f": {r.error}" if r.error else ""))
+    click.echo(f"{sum(r.validated for r in results)}/{len(results)} foreign key(s) validated")
+    sys.exit(0 if all(r.validated for r in results) else 1)
+
+
+@target_fks.command("status")
+def target_fks_status() -> None:
+    """List the foreign keys currently suspended."""
+    import psycopg
+
+    from replicator.target import suspended
+
+    s = _settings()
+    with psycopg.connect(s.target_dsn.get_secret_value()) as conn:
+        fks = suspended(conn)
+    for fk in fks:
+        click.echo(f"{fk.table}.{fk.name}: {fk.definition}")
+    click.echo(f"{len(fks)} suspended")
+
+
 @target.command("apply-ddl")
 @click.argument("sql_files", nargs=-1, type=click.Path(exists=True, path_type=Path), required=True)
 def target_apply_ddl(sql_files) -> None:

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     metrics_host: str = Field("127.0.0.1", description="address the metrics server binds (0.0.0.0 in a pod)")
     log_format: str = Field("auto", description="json, console, or auto (console on a terminal)")
     log_level: str = Field("info", description="debug, info, warning, error")
+    suspend_foreign_keys: bool = Field(True, description="drop (and record) FKs between mapped target tables at start; restore them at cutover with `replicator target fks restore`")
     stop_after_idle_s: float | None = Field(None, description="exit after this long without events (demo/tests)")
 
     @model_validator(mode="after")

@@ -114,7 +114,18 @@ class Runner:
         self.conn, self.sink = None, None
 
     def prepare_target(self) -> None:
-        self._retry("connect", lambda: (self._connect(), self.sink.prepare()))  # type: ignore[union-attr]
+        def prepare() -> None:
+            self._connect()
+            assert self.conn is not None and self.sink is not None
+            self.sink.prepare()
+            if self.s.suspend_foreign_keys:
+                from replicator.target import suspend
+
+                # children can arrive before parents (one topic per table): FKs are
+                # validated at cutover instead (docs/delivery-guarantees.md)
+                for fk in suspend(self.conn, sorted(self.mappings.target_tables())):
+                    log.warning("replicator.fk_suspended", table=fk.table, constraint=fk.name)
+        self._retry("connect", prepare)
 
     def ensure_topics(self) -> None:
         from confluent_kafka.admin import AdminClient, NewTopic

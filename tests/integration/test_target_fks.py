@@ -1,0 +1,41 @@
+"""Suspending and restoring foreign keys on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+
+from replicator.stack.workspace import create_target_db
+from replicator.target import foreign_keys, restore, suspend, suspended
+
+pytestmark = pytest.mark.stack
+
+DDL = """
+CREATE SCHEMA app;
+CREATE TABLE app.parents (id uuid PRIMARY KEY);
+CREATE TABLE app.children (id uuid PRIMARY KEY, parent_id uuid REFERENCES app.parents(id) ON DELETE CASCADE);
+"""
+
+
+def test_suspend_then_restore_reports_orphans_and_keeps_the_key_enforced(stack, tmp_path):
+    (tmp_path / "ddl.sql").write_text(DDL)
+    db = create_target_db(stack, [tmp_path / "ddl.sql"])
+    with psycopg.connect(stack.postgres.dsn(db)) as conn:
+        fks = suspend(conn, ["app.children", "app.parents"])
+        assert [(f.table, f.name) for f in fks] == [("app.children", "children_parent_id_fkey")]
+        assert foreign_keys(conn, ["app.children"]) == []
+        assert suspend(conn, ["app.children"]) == [], "suspending twice changes nothing"
+        assert [f.name for f in suspended(conn)] == ["children_parent_id_fkey"]
+        with conn.transaction():
+            conn.execute("INSERT INTO app.children VALUES (%s, %s)", (uuid.uuid4(), uuid.uuid4()))  # an orphan
+        [result] = restore(conn)
+        assert not result.validated and "violates foreign key" in (result.error or "")
+        assert suspended(conn) == []
+        # the key is back (NOT VALID) and enforced for new rows, with its ON DELETE rule
+        [fk] = foreign_keys(conn, ["app.children"])
+        assert "ON DELETE CASCADE" in fk.definition
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            with conn.transaction():
+                conn.execute("INSERT INTO app.children VALUES (%s, %s)", (uuid.uuid4(), uuid.uuid4()))
