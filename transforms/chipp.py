@@ -98,7 +98,7 @@ def chipp_rag_config(threshold: Any, max_chunks: Any, hybrid: Any, weight: Any) 
 def chipp_usd_to_cents(amount: Any) -> Decimal | None:
     """Dollars (DECIMAL) -> cents, exactly: usage costs are fractions of a cent."""
     d = _decimal(amount)
-    return None if d is None else (d * 100).normalize() + Decimal(0)
+    return None if d is None else d * 100
 
 
 @column_function

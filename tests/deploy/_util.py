@@ -115,3 +115,45 @@ def markdown_anchors(text: str) -> set[str]:
         if m:
             anchors.add(github_anchor(m.group(1)))
     return anchors
+
+
+def dockerfile_instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile, continuation lines joined, comments dropped."""
+    out: list[tuple[str, str]] = []
+    buf = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not buf and (not line or line.startswith("#")):
+            continue
+        if buf and line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        buf += line
+        instr, _, args = buf.partition(" ")
+        out.append((instr.upper(), args.strip()))
+        buf = ""
+    return out
+
+
+def dockerfile_user_uid() -> int:
+    users = [a for i, a in dockerfile_instructions() if i == "USER"]
+    assert users, "the Dockerfile has no USER line"
+    user = users[-1].split(":")[0]
+    assert user.isdigit(), f"USER {users[-1]}: use a numeric uid so runAsNonRoot can verify it"
+    return int(user)
+
+
+def dockerfile_exposed_ports() -> set[int]:
+    ports = set()
+    for instr, args in dockerfile_instructions():
+        if instr == "EXPOSE":
+            ports |= {int(p.split("/")[0]) for p in args.split()}
+    return ports
+
+
+def metrics_port_default() -> int:
+    from replicator.config import Settings
+
+    return Settings.model_fields["metrics_port"].default
