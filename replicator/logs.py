@@ -31,4 +31,6 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
 
 
 def get_logger(component: str):
-    return structlog.get_logger().bind(component=component)
+    # initial values on the lazy proxy, not .bind(): binding at import time would freeze
+    # the logger with whatever configuration existed before configure() ran
+    return structlog.get_logger(component=component)
