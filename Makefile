@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test unit install stack-up stack-down clean
+.PHONY: demo test unit tools install stack-up stack-down clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,8 +19,12 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 # the whole suite: unit tests, then integration and end-to-end tests on the real stack
-test: $(STAMP)
+test: $(STAMP) tools
 	$(BIN)/pytest -v -p no:cacheprovider --timeout=900 tests
+
+# Debian tools the checks use: promtool and prometheus (installed without starting a service)
+tools: $(STAMP)
+	$(BIN)/python -c "from replicator.stack.parts import ensure_tool; ensure_tool('promtool', 'prometheus')"
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit

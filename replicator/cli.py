@@ -128,7 +128,7 @@ def run(mapping_paths, stop_after_idle) -> None:
     runner = Runner(s, ms)
     runner.install_signal_handlers()
     if s.metrics_port:
-        serve_metrics(s.metrics_host, s.metrics_port, runner)
+        serve_metrics(s.metrics_host, s.metrics_port, runner, s.readiness_stall_s)
     totals = runner.run()
     click.echo(f"events={totals.events} ops={totals.applied_ops} dead_letters={totals.dead_letters}", err=True)
 

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     retry_max_backoff_s: float = Field(30.0, description="ceiling of the exponential backoff for transient errors")
     metrics_port: int = Field(9108, description="port of /metrics, /healthz and /readyz (0 disables)")
     metrics_host: str = Field("127.0.0.1", description="address the metrics server binds (0.0.0.0 in a pod)")
+    readiness_stall_s: float = Field(300.0, description="/readyz fails when nothing was applied for this long while messages wait")
     log_format: str = Field("auto", description="json, console, or auto (console on a terminal)")
     log_level: str = Field("info", description="debug, info, warning, error")
     suspend_foreign_keys: bool = Field(True, description="drop (and record) FKs between mapped target tables at start; restore them at cutover with `replicator target fks restore`")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 
-def serve_metrics(host: str, port: int, runner, stuck_after_s: float = 300.0) -> ThreadingHTTPServer:
-    """Serve in a daemon thread. /readyz fails when nothing was applied for `stuck_after_s`
-    while partitions are assigned, or when no partition is assigned."""
+def serve_metrics(host: str, port: int, runner, stall_after_s: float = 300.0) -> ThreadingHTTPServer:
+    """Serve in a daemon thread. /healthz: the process answers. /readyz: `runner.readiness`
+    (connected, partitions assigned, not stuck: nothing applied for `stall_after_s` while
+    messages wait)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's naming
@@ -20,10 +20,8 @@ def serve_metrics(host: str, port: int, runner, stuck_after_s: float = 300.0) ->
             elif self.path == "/healthz":
                 body, ctype, code = b"ok\n", "text/plain", 200
             elif self.path == "/readyz":
-                idle = time.monotonic() - runner.last_progress
-                ok = bool(runner.assigned) and (idle < stuck_after_s)
-                body = (b"ready\n" if ok else f"not ready: assigned={len(runner.assigned)} idle_s={idle:.0f}\n".encode())
-                ctype, code = "text/plain", 200 if ok else 503
+                ok, why = runner.readiness(stall_after_s)
+                body, ctype, code = (why + "\n").encode(), "text/plain", 200 if ok else 503
             else:
                 body, ctype, code = b"not found\n", "text/plain", 404
             self.send_response(code)

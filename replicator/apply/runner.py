@@ -68,6 +68,8 @@ class Runner:
         self.last_progress = time.monotonic()
         self.idle_since = time.monotonic()
         self.stage_seconds = (0.0, 0.0, 0.0)
+        self.failing_stage: str | None = None  # set while a transient failure is being retried
+        self.lag_messages: dict[tuple[str, int], int] = {}
         self.assigned: list[TopicPartition] = []
         kafka = {"bootstrap.servers": settings.kafka_bootstrap_servers, **settings.kafka_extra}
         self.consumer = Consumer({
@@ -86,6 +88,10 @@ class Runner:
             "fetch.wait.max.ms": 100,
             # the consumer must not see what a transactional producer aborted
             "isolation.level": "read_committed",
+            # range (the default) gives every single-partition topic to the same member;
+            # roundrobin spreads one-topic-per-table subscriptions across pods
+            "partition.assignment.strategy": "roundrobin",
+            **{k: v for k, v in settings.kafka_extra.items() if k.startswith("partition.")},
         })
         self.producer = Producer({**kafka, "enable.idempotence": True, "linger.ms": 5})
         self.dlq = DeadLetterWriter(self.producer, settings.dlq_topic)
@@ -156,6 +162,7 @@ class Runner:
                 msgs = self.consumer.consume(self.s.batch_max_events, self.s.batch_max_wait_ms / 1000)
                 msgs = [m for m in msgs if not self._is_error(m)]
                 if not msgs:
+                    self._refresh_idle_lag()
                     # idle only counts once partitions are assigned: a group join takes seconds
                     if (self.s.stop_after_idle_s is not None and self.assigned
                             and time.monotonic() - self.idle_since > self.s.stop_after_idle_s):
@@ -167,6 +174,19 @@ class Runner:
         finally:
             self.close()
         return self.totals
+
+    def _refresh_idle_lag(self) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_lag_refreshed", 0.0) < 5 or not self.assigned:
+            return
+        self._lag_refreshed = now
+        try:
+            committed = self.consumer.committed(self.assigned, timeout=5)
+        except Exception:  # noqa: BLE001 - the broker may be away; lag stays at its last value
+            return
+        for tp in committed:
+            if tp.offset is not None and tp.offset >= 0:
+                self._record_lag_messages(tp.topic, tp.partition, tp.offset)
 
     def close(self) -> None:
         try:
@@ -305,6 +325,35 @@ class Runner:
             k = (m.topic(), m.partition())
             last[k] = max(last.get(k, -1), m.offset())
         self.consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
+        for (t, p), o in last.items():
+            self._record_lag_messages(t, p, o + 1)
+
+    def _record_lag_messages(self, topic: str, partition: int, committed: int) -> None:
+        """Log end offset minus committed offset. The end offset is the high watermark the
+        broker sent with its last fetch response (no extra request). Correct on Apache
+        Kafka; Tansu reports a wrong high watermark (LOCAL-STACK.md)."""
+        try:
+            _low, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+        except Exception:  # noqa: BLE001 - no fetch response yet: nothing to report
+            return
+        if high is None or high < 0:
+            return
+        lag = max(0, high - committed)
+        self.lag_messages[(topic, partition)] = lag
+        metrics.LAG_MESSAGES.labels(topic, str(partition)).set(lag)
+
+    def readiness(self, stall_after_s: float) -> tuple[bool, str]:
+        """Ready = connected, assigned, and not stuck: nothing applied for `stall_after_s`
+        while messages are waiting is stuck; an idle source is not."""
+        if self.failing_stage is not None:
+            return False, f"retrying {self.failing_stage}"
+        if not self.assigned:
+            return False, "no partitions assigned"
+        idle = time.monotonic() - self.last_progress
+        waiting = sum(self.lag_messages.get((tp.topic, tp.partition), 0) for tp in self.assigned)
+        if idle > stall_after_s and waiting > 0:
+            return False, f"stuck: nothing applied for {idle:.0f}s while {waiting} messages wait"
+        return True, "ready"
 
     def _observe(self, mapped: list[Mapped]) -> None:
         now = time.time()
@@ -330,7 +379,12 @@ class Runner:
         self.totals.batches += 1
         self.last_progress = time.monotonic()
         map_s, apply_s, commit_s = self.stage_seconds
+        spans: dict[tuple[str, int], list[int]] = {}
+        for m in mapped:
+            span = spans.setdefault((m.msg.topic(), m.msg.partition()), [m.msg.offset(), m.msg.offset()])
+            span[0], span[1] = min(span[0], m.msg.offset()), max(span[1], m.msg.offset())
         log.info("replicator.batch_applied", events=len(mapped), ops=sum(len(m.ops) for m in mapped),
+                 tables=sorted({t for t, _op, _outcome in counts}), positions=[f"{t}[{p}]@{a}-{b}" for (t, p), (a, b) in spans.items()],
                  dead_letters=sum(1 for m in mapped if m.error is not None),
                  map_ms=round(map_s * 1000, 1), apply_ms=round(apply_s * 1000, 1), commit_ms=round(commit_s * 1000, 1))
         if self.on_batch:
@@ -343,6 +397,7 @@ class Runner:
         while True:
             try:
                 fn()
+                self.failing_stage = None
                 return
             except (TransientError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 err = exc if isinstance(exc, ReplicatorError) else classify_db_error(exc)
@@ -356,6 +411,7 @@ class Runner:
                 if not isinstance(exc, KafkaException):
                     raise
                 err = exc
+            self.failing_stage = stage
             metrics.RETRIES.labels(stage).inc()
             log.warning("replicator.retry", stage=stage, error=str(err)[:300], backoff_s=round(delay, 2))
             if self.stopping and stage != "commit":

@@ -393,14 +393,36 @@ class ConnectWorker(Part):
         return f"no listener (REST-less); {names}"
 
 
+def ensure_tool(binary: str, package: str) -> str:
+    """The path of `binary`, installing Debian's `package` first if it is missing."""
+    path = shutil.which(binary)
+    if path is None:
+        _apt_install(package)
+        path = shutil.which(binary)
+    if path is None:
+        raise PartFailed("install", f"{package} installed but {binary} is not on PATH")
+    return path
+
+
 def _apt_install(*packages: str) -> None:
     """Install Debian packages; the stack's only system-level install step."""
     if os.geteuid() != 0:
         raise PartFailed("install", f"need root to apt-get install {' '.join(packages)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     print(f"installing {' '.join(packages)} with apt-get ...", file=sys.stderr, flush=True)
-    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
-    r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
-                       env=env, capture_output=True, text=True)
+    # packages like mariadb-server and prometheus start a system service on install; the
+    # stack runs its own instances on loopback, so forbid service starts while installing
+    policy = Path("/usr/sbin/policy-rc.d")
+    ours = not policy.exists()
+    if ours:
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+    try:
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
+        r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+                           env=env, capture_output=True, text=True)
+    finally:
+        if ours:
+            policy.unlink(missing_ok=True)
     if r.returncode != 0:
         raise PartFailed("install", f"apt-get install {' '.join(packages)} failed:\n{r.stderr[-2000:]}")

@@ -3,7 +3,7 @@
 # /docker-entrypoint-initdb.d). Creates the Debezium user with the privileges the MySQL
 # connector needs and loads the legacy schema (config/legacy/*.sql, mounted at /legacy-sql)
 # into $MYSQL_DATABASE. Credentials come from the compose environment.
-set -euo pipefail
+set -eo pipefail  # no -u: the image entrypoint sources this file when it is not executable
 
 mysql_root() { mysql --protocol=socket -uroot -p"${MYSQL_ROOT_PASSWORD}" "$@"; }
 

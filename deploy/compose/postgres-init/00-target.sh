@@ -2,7 +2,7 @@
 # Runs once, when the postgres container initialises an empty data directory (the image's
 # /docker-entrypoint-initdb.d): pgvector, then the target DDL (config/target/*.sql, mounted
 # at /target-sql) in file-name order. The replicator adds its own bookkeeping at start.
-set -euo pipefail
+set -eo pipefail  # no -u: the image entrypoint sources this file when it is not executable
 
 psql_target() { psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" "$@"; }
 
