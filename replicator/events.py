@@ -89,11 +89,17 @@ def mysql_position(source: dict[str, Any]) -> SourcePosition:
     return (int(m.group(1)), int(source.get("pos") or 0), int(source.get("row") or 0))
 
 
-def postgres_position(source: dict[str, Any]) -> SourcePosition:
-    """(commit lsn, change lsn) from a PostgreSQL connector `source` block.
+def postgres_position(source: dict[str, Any], snapshot: bool = False) -> SourcePosition:
+    """(last commit lsn, change lsn) from a PostgreSQL connector `source` block.
 
-    `sequence` is a JSON text `["<last commit lsn>", "<lsn>"]`; changes of one transaction
-    share the commit lsn and are ordered by their own lsn.
+    `sequence` is a JSON text `["<last commit lsn>", "<lsn>"]`. pgoutput delivers
+    transactions in commit order, and the last commit lsn Debezium reports grows with that
+    order; inside one transaction the change lsn orders the changes.
+
+    Snapshot rows get (0, lsn): they never override a streamed change. Why: a transaction
+    in progress when the snapshot was taken commits afterwards, is streamed, and may carry
+    change lsns (and, as the first transaction after the snapshot, no last commit lsn)
+    lower than the snapshot's; ordering it below the snapshot row would lose it.
     """
     lsn = int(source.get("lsn") or 0)
     seq = source.get("sequence")
@@ -105,8 +111,8 @@ def postgres_position(source: dict[str, Any]) -> SourcePosition:
                 commit_lsn = int(parts[0])
         except (ValueError, TypeError) as exc:
             raise DecodeError("unreadable postgres source.sequence", sequence=str(seq)[:80]) from exc
-    # a change is newer when its transaction committed later; inside one transaction, lsn
-    # orders it. snapshot rows have no commit lsn and sort by the snapshot lsn.
+    if snapshot:
+        return (0, lsn)
     return (commit_lsn or lsn, lsn)
 
 
@@ -177,7 +183,7 @@ def _decode_change(env: dict[str, Any], key_obj: Any, coords: KafkaCoordinates) 
                           partition=coords.partition, offset=coords.offset)
     try:
         if connector == "postgresql":
-            position = postgres_position(source)
+            position = postgres_position(source, snapshot=op == "r")
             schema = source.get("schema")
         else:
             position = mysql_position(source)

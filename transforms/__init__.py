@@ -17,7 +17,7 @@ Kind = Literal["column", "predicate"]
 REGISTRY: dict[str, tuple[Kind, Callable[..., Any]]] = {}
 
 # the modules that define transforms; importing them fills REGISTRY
-MODULES = ("transforms.common", "transforms.slice")
+MODULES = ("transforms.common", "transforms.slice", "transforms.chipp")
 
 
 def _register(kind: Kind, name: str | None):

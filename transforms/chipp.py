@@ -105,7 +105,12 @@ def chipp_usd_to_cents(amount: Any) -> Decimal | None:
 def chipp_usd_to_whole_cents(amount: Any) -> int | None:
     """Dollars (DECIMAL) -> whole cents, half up (balances: DECIMAL(12,2) is exact)."""
     d = _decimal(amount)
-    return None if d is None else int((d * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if d is None:
+        return None
+    try:
+        return int((d * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except ArithmeticError as exc:  # decimal.InvalidOperation: beyond the context's precision
+        raise ValueError(f"amount {d} does not fit in cents") from exc
 
 
 @column_function

@@ -17,7 +17,7 @@ One call to `apply` writes one batch inside the caller's transaction:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import psycopg
 from psycopg import sql
@@ -55,13 +55,17 @@ def reduce_ops(ops: Iterable[TargetOp]) -> list[TargetOp]:
 
     A delete followed by an upsert of the same key keeps the upsert (the row was
     re-created); an upsert followed by a delete keeps the delete: a delete is never lost
-    behind an upsert in the same batch.
+    behind an upsert in the same batch. A partial write (a soft delete: key and deleted_at
+    only) after a full upsert is folded into it, so the row is created with its content and
+    its deletion time rather than reduced to a write that cannot create it.
     """
     newest: dict[tuple, TargetOp] = {}
     for op in ops:
         k = (op.table, op.key, op.contributor)
         cur = newest.get(k)
         if cur is None or cur.position <= op.position:
+            if cur is not None and op.kind == "upsert" and not op.creates_row and cur.kind == "upsert":
+                op = replace(cur, values={**cur.values, **op.values}, position=op.position)
             newest[k] = op
     return list(newest.values())
 
@@ -73,8 +77,10 @@ class PostgresSink:
         self.conn = conn
         self.mappings = mappings
         self._stage_names: dict[tuple[str, tuple[str, ...]], str] = {}
+        # tables that can have parked writes: non-creating contributors and soft deletes
         self._tables_with_followers = sorted(
-            table for table, feeds in mappings.target_tables().items() if any(not t.spec.creates_row for t in feeds))
+            table for table, feeds in mappings.target_tables().items()
+            if any(not t.spec.creates_row or t.spec.on_delete == "soft" for t in feeds))
 
     def prepare(self) -> None:
         """Create the sink's bookkeeping: the meta schema, tombstones, position columns. Idempotent."""
@@ -246,17 +252,20 @@ class PostgresSink:
         schema, name = table.split(".", 1)
         ident = sql.Identifier
         for t in self.mappings.target_tables()[table]:
-            if t.spec.creates_row:
+            if t.spec.creates_row and t.spec.on_delete != "soft":
                 continue
             pcol = pos_column(t.contributor)
             cols = [c for c in t.owned if c not in t.key]
-            sets = [sql.SQL("{} = (r).{}").format(ident(c), ident(c)) for c in cols] + \
+            # a parked write sets only the columns it carried (a soft delete carries just
+            # deleted_at); the others keep their value
+            sets = [sql.SQL("{c} = CASE WHEN p.row ? {lit} THEN (p.r).{c} ELSE t.{c} END").format(
+                        c=ident(c), lit=sql.Literal(c)) for c in cols] + \
                    [sql.SQL("{} = p.pos").format(ident(pcol))]
             cur = self.conn.execute(sql.SQL(
                 "WITH p AS (DELETE FROM {meta}.pending AS pe WHERE pe.target_table = %s AND pe.contributor = %s "
                 "AND EXISTS (SELECT 1 FROM {sch}.{tbl} AS t WHERE {tkey} = pe.key) RETURNING pe.key, pe.pos, pe.row) "
                 "UPDATE {sch}.{tbl} AS t SET {sets} "
-                "FROM (SELECT p.key, p.pos, jsonb_populate_record(NULL::{sch}.{tbl}, p.row) AS r FROM p) AS p "
+                "FROM (SELECT p.key, p.pos, p.row, jsonb_populate_record(NULL::{sch}.{tbl}, p.row) AS r FROM p) AS p "
                 "WHERE {tkey} = p.key AND (t.{pcol} IS NULL OR t.{pcol} <= p.pos)").format(
                     meta=ident(META_SCHEMA), sch=ident(schema), tbl=ident(name), tkey=_key_text_sql(t.key, "t"),
                     sets=sql.SQL(", ").join(sets), pcol=ident(pcol)),

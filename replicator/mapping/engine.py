@@ -122,12 +122,16 @@ class TableMapping:
                 if rule == "ignore":
                     continue
                 if rule == "soft":
-                    values = {name: fn(ctx) for name, fn in t.columns}
+                    # only the key and the deletion time: a delete's before-image may hold
+                    # nothing but the key (PostgreSQL's default replica identity), and the
+                    # row's other columns already hold its last state
+                    key_values = {name: fn(ctx) for name, fn in t.columns if name in t.key}
                     col = t.soft_delete_column or "deleted_at"
-                    if values.get(col) is None:
-                        values[col] = _commit_time(commit_ts_ms)
-                    ops.append(TargetOp(t.table, "upsert", tuple(values[k] for k in t.key), values, t.contributor,
-                                        position, legacy_key, self.qualified, t.spec.creates_row))
+                    # a full before-image may say when the row was soft-deleted already
+                    stamp = next((fn(ctx) for name, fn in t.columns if name == col), None)
+                    values = {**key_values, col: stamp if stamp is not None else _commit_time(commit_ts_ms)}
+                    ops.append(TargetOp(t.table, "upsert", tuple(key_values[k] for k in t.key), values,
+                                        t.contributor, position, legacy_key, self.qualified, False))
                     continue
                 key_values = {name: fn(ctx) for name, fn in t.columns if name in t.key}
                 key = tuple(key_values[k] for k in t.key)
@@ -257,6 +261,9 @@ def _compile_table(path: Path, source_name: str, source: SourceSpec, spec: Table
             cols.append((sd.column, _compile_soft_delete(sd, tz)))
         elif t.on_delete == "soft":
             sd_col = "deleted_at"
+            if sd_col not in {n for n, _ in cols}:
+                # a row that exists in the source is not deleted: a re-inserted key clears it
+                cols.append((sd_col, lambda row: None))
         owned = tuple(n for n, _ in cols if n not in t.key)
         if sd_col is not None and sd_col not in owned:
             owned += (sd_col,)

@@ -137,12 +137,12 @@ def test_pg_update_and_delete():
     assert (d.op, d.row, d.after) == ("d", after, None)
 
 
-def test_pg_snapshot_read_has_no_commit_lsn_and_sorts_by_its_lsn():
+def test_pg_snapshot_read_sorts_below_every_streamed_change():
     ev = decode(pg_event("r", "messages", after=_message(), lsn=777, commit_lsn=None,
                          snapshot="true"), topic=PG_TOPIC)
     assert ev.op == "r"
     assert ev.snapshot is True
-    assert ev.position == (777, 777)
+    assert ev.position == (0, 777)  # snapshot rows never override a streamed change
 
 
 # --- positions ---------------------------------------------------------------------------------
