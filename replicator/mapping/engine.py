@@ -209,6 +209,9 @@ class MappingSet:
     def table_for_event(self, ev: ChangeEvent) -> TableMapping:
         middle = ev.schema if ev.source_connector == "postgresql" else ev.database
         tm = self.by_event.get((ev.source_name, middle or "", ev.table))
+        if tm is not None and ev.source_connector == "postgresql" and ev.database != tm.source.database:
+            # postgres topic names do not carry the database: check it, never guess
+            tm = None
         if tm is None:
             raise UnknownTableError("no mapping for source table", table=ev.source_table,
                                     topic=ev.coordinates.topic, partition=ev.coordinates.partition,
