@@ -47,7 +47,7 @@ def normalise(v: Any) -> Any:
     """Make a mapped value and a value read back from PostgreSQL comparable."""
     obj = getattr(v, "obj", None)  # psycopg Jsonb/Json wrappers
     if obj is not None:
-        return obj
+        return normalise(obj)
     if isinstance(v, dt.datetime) and v.tzinfo is not None:
         return v.astimezone(dt.timezone.utc)
     if isinstance(v, Decimal):

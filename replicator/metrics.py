@@ -30,3 +30,10 @@ PARKED = Counter("replicator_parked_writes_total",
 UNPARKED = Counter("replicator_unparked_writes_total",
                    "Parked writes applied once their target row existed")
 ASSIGNED_PARTITIONS = Gauge("replicator_assigned_partitions", "Partitions assigned to this process")
+RECONCILE_ROWS_CHECKED = Counter("replicator_reconcile_rows_checked_total",
+                                 "Source-derived target rows compared by `replicator reconcile`", ["table"])
+RECONCILE_DIFFERENCES = Gauge("replicator_reconcile_differences",
+                              "Rows that still differed at the end of the last reconcile, after in-flight rechecks",
+                              ["table", "kind"])
+RECONCILE_LAST_CLEAN = Gauge("replicator_reconcile_last_clean_timestamp_seconds",
+                             "Unix time of the last reconcile that found the table clean", ["table"])

@@ -24,14 +24,20 @@ SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
 # Metrics the alerts and the dashboard already use but replicator/metrics.py does not define
 # yet (the reconcile job is being written). Remove each name from here once it exists there.
-PENDING_METRICS = frozenset({
-    "replicator_reconcile_rows_checked_total",        # counter, label table
-    "replicator_reconcile_differences",               # gauge, labels table, kind
-    "replicator_reconcile_last_clean_timestamp_seconds",  # gauge, label table
-})
+PENDING_METRICS: frozenset[str] = frozenset()
 
 # PromQL names that are not the replicator's own metrics
 PROMETHEUS_BUILTIN_SERIES = frozenset({"up"})
+
+CONNECTOR_DIR = REPO / "config" / "connectors"
+# the mappings the deployed replicator runs (compose service, k8s ConfigMap)
+CHIPP_MAPPINGS = REPO / "config" / "chipp" / "mappings"
+
+# ${NAME} / ${NAME:-default} in a mapping file (replicator/mapping/loader.py)
+_MAPPING_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")
+_CONNECTOR_ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_CONNECTOR_KINDS = {"io.debezium.connector.mysql.MySqlConnector": "mysql",
+                    "io.debezium.connector.postgresql.PostgresConnector": "postgresql"}
 
 
 def load_yaml_docs(path: Path) -> list:
@@ -157,3 +163,50 @@ def metrics_port_default() -> int:
     from replicator.config import Settings
 
     return Settings.model_fields["metrics_port"].default
+
+
+# --- mappings vs connectors ------------------------------------------------------------------
+
+def mapping_placeholders(paths) -> set[str]:
+    """The ${NAME} variables the mapping files (files or directories) read."""
+    from replicator.mapping.loader import mapping_files
+
+    return {m for f in mapping_files([Path(p) for p in paths]) for m in _MAPPING_VAR.findall(f.read_text())}
+
+
+def resolve_connectors(connectors, env: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Each connector's REST config with its ${env:VAR} placeholders replaced from `env`
+    (what the worker's EnvVarConfigProvider would do); a missing variable fails."""
+    out = {}
+    for c in connectors:
+        def sub(m, c=c):
+            assert m.group(1) in env, f"{c.name}: ${{env:{m.group(1)}}} has no value"
+            return env[m.group(1)]
+        out[c.name] = {k: _CONNECTOR_ENV.sub(sub, v) for k, v in c.rest_config().items()}
+    return out
+
+
+def check_mappings_match_connectors(mapping_set, resolved: dict[str, dict[str, str]]) -> None:
+    """Every source of the mappings is read by exactly one connector: same topic prefix and
+    kind, a database the connector captures (MySQL: database.include.list, a comma-separated
+    list of regular expressions matched against the whole name; PostgreSQL: database.dbname,
+    since its topics do not carry the database and the engine checks it per event) and, for
+    PostgreSQL, the schema in schema.include.list. Topic prefixes are distinct."""
+    prefixes = [cfg["topic.prefix"] for cfg in resolved.values()]
+    assert len(prefixes) == len(set(prefixes)), f"two connectors share a topic.prefix: {sorted(prefixes)}"
+    for name, src in mapping_set.sources.items():
+        readers = [(n, cfg) for n, cfg in resolved.items() if cfg["topic.prefix"] == src.topic_prefix]
+        assert len(readers) == 1, f"source {name}: no connector has topic.prefix {src.topic_prefix!r}"
+        cname, cfg = readers[0]
+        assert _CONNECTOR_KINDS.get(cfg["connector.class"]) == src.kind, (
+            f"source {name} is {src.kind}, connector {cname} is {cfg['connector.class']}")
+        if src.kind == "mysql":
+            patterns = [p.strip() for p in cfg["database.include.list"].split(",")]
+            assert any(re.fullmatch(p, src.database) for p in patterns), (
+                f"source {name}: database {src.database!r} is not in {cname}'s database.include.list {patterns}")
+        else:
+            assert cfg["database.dbname"] == src.database, (
+                f"source {name}: database {src.database!r}, {cname} reads {cfg['database.dbname']!r}")
+            schemas = [p.strip() for p in cfg.get("schema.include.list", src.schema_ or "").split(",")]
+            assert any(re.fullmatch(p, src.schema_ or "public") for p in schemas), (
+                f"source {name}: schema {src.schema_!r} not captured by {cname}")

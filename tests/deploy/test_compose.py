@@ -1,11 +1,15 @@
 """docker-compose.yml: the services exist, run official images (only the replicator is
 built, from deploy/Dockerfile), publish ports on 127.0.0.1 only, and are wired to each other:
-the replicator reads Kafka's internal listener and writes the postgres service, the connect
-worker resolves every ${env:...} of config/connectors/*.properties and uses the local worker's
-converters, and Prometheus scrapes the replicator's metrics port."""
+the replicator reads Kafka's internal listener, runs the Chipp mappings and writes the
+postgres service (whose init applies the Chipp target DDL); the connect worker resolves every
+${env:...} of config/connectors/*.properties against the mysql and legacy-postgres services
+and uses the local worker's converters; the mappings' sources are exactly what the
+connectors publish; the init scripts load files that exist; Prometheus scrapes the
+replicator's metrics port."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,17 +17,31 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.deploy._util import COMPOSE_FILE, DEPLOY, PROMETHEUS, REPO, load_module, metrics_port_default
+from tests.deploy._util import (
+    CHIPP_MAPPINGS,
+    COMPOSE_FILE,
+    CONNECTOR_DIR,
+    DEPLOY,
+    PROMETHEUS,
+    REPO,
+    check_mappings_match_connectors,
+    load_module,
+    mapping_placeholders,
+    metrics_port_default,
+    resolve_connectors,
+)
 
 props = load_module(DEPLOY / "connector_props.py", "connector_props")
 
-REQUIRED_SERVICES = {"mysql", "kafka", "connect", "postgres", "prometheus", "grafana", "replicator"}
+REQUIRED_SERVICES = {"mysql", "legacy-postgres", "kafka", "connect", "register-connectors", "postgres",
+                     "prometheus", "grafana", "replicator"}
 # vendors' own images: Docker Official Images, or the project's own repository
 OFFICIAL_IMAGES = {
     "mysql": "mysql",
     "kafka": "apache/kafka",
     "connect": "quay.io/debezium/connect",
     "register-connectors": "python",
+    "legacy-postgres": "pgvector/pgvector",
     "postgres": "pgvector/pgvector",
     "prometheus": "prom/prometheus",
     "grafana": "grafana/grafana",
@@ -59,6 +77,28 @@ def env_of(service: str) -> dict[str, str]:
     if isinstance(env, list):
         env = dict(e.split("=", 1) for e in env)
     return {k: interpolate(v) for k, v in env.items()}
+
+
+def mounts_of(service: str) -> dict[str, str]:
+    """Bind mounts of a service: container path -> repository path (./...)."""
+    out = {}
+    for vol in services()[service].get("volumes", []):
+        if isinstance(vol, str) and vol.startswith("./"):
+            src, dst = vol.split(":")[:2]
+            out[dst] = src
+    return out
+
+
+def host_path(service: str, container_path: str) -> Path:
+    """The repository path a service sees at container_path, through its bind mounts."""
+    for dst, src in sorted(mounts_of(service).items(), key=lambda kv: -len(kv[0])):
+        if container_path == dst or container_path.startswith(dst.rstrip("/") + "/"):
+            return REPO / src / container_path[len(dst):].lstrip("/")
+    raise AssertionError(f"{service}: nothing is mounted at {container_path}")
+
+
+def connector_files():
+    return props.load_connectors(CONNECTOR_DIR)
 
 
 def image_repo(image: str) -> tuple[str, str]:
@@ -112,7 +152,8 @@ def test_replicator_reads_kafka_internal_listener_and_writes_postgres():
 
     env = env_of("replicator")
     fields = {f"REPLICATOR_{n.upper()}" for n in Settings.model_fields}
-    assert set(env) <= fields, f"not settings: {sorted(set(env) - fields)}"
+    extra = set(env) - fields
+    assert extra <= replicator_mapping_placeholders(), f"neither settings nor mapping placeholders: {sorted(extra)}"
     assert env["REPLICATOR_KAFKA_BOOTSTRAP_SERVERS"] == kafka_internal_bootstrap() == "kafka:29092"
     dsn = urlsplit(env["REPLICATOR_TARGET_DSN"])
     pg = env_of("postgres")
@@ -126,18 +167,85 @@ def test_replicator_reads_kafka_internal_listener_and_writes_postgres():
     assert deps["register-connectors"]["condition"] == "service_completed_successfully"
 
 
+def replicator_mapping_paths() -> list[Path]:
+    """REPLICATOR_MAPPING_PATHS of the replicator service, as repository paths."""
+    paths = json.loads(env_of("replicator")["REPLICATOR_MAPPING_PATHS"])
+    return [host_path("replicator", p) for p in paths]
+
+
+def replicator_mapping_placeholders() -> set[str]:
+    return mapping_placeholders(replicator_mapping_paths())
+
+
+def mysql_databases() -> set[str]:
+    """The databases the mysql service creates: MYSQL_DATABASE and every *_DATABASE its init
+    scripts read."""
+    env = env_of("mysql")
+    scripts = " ".join(p.read_text() for p in host_path("mysql", "/docker-entrypoint-initdb.d").glob("*.sh"))
+    dbs = {env["MYSQL_DATABASE"]}
+    for k, v in env.items():
+        if k.endswith("_DATABASE") and k != "MYSQL_DATABASE":
+            assert "${" + k in scripts, f"mysql: {k} is set but no init script creates it"
+            dbs.add(v)
+    return dbs
+
+
 def test_connect_resolves_every_placeholder_of_the_connector_files():
     env = env_of("connect")
-    needed = {v for c in props.load_connectors(REPO / "config" / "connectors") for v in c.env_vars}
+    needed = {v for c in connector_files() for v in c.env_vars}
     assert needed <= set(env), f"connect lacks {sorted(needed - set(env))}"
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == kafka_internal_bootstrap()
     assert env["BOOTSTRAP_SERVERS"] == kafka_internal_bootstrap()
-    mysql = env_of("mysql")
-    assert env["LEGACY_MAIN_MYSQL_HOST"] == "mysql"
-    assert env["LEGACY_MAIN_MYSQL_PORT"] == "3306"
-    assert env["LEGACY_MAIN_MYSQL_USER"] == mysql["DEBEZIUM_USER"]
-    assert env["LEGACY_MAIN_MYSQL_PASSWORD"] == mysql["DEBEZIUM_PASSWORD"]
-    assert re.fullmatch(env["LEGACY_MAIN_DATABASES"], mysql["MYSQL_DATABASE"])
+
+
+def test_connectors_reach_the_legacy_services_with_their_debezium_accounts():
+    """Each connector's host, port, user and password are the service's, and it captures a
+    database that service creates."""
+    resolved = resolve_connectors(connector_files(), env_of("connect"))
+    mysql, pg = env_of("mysql"), env_of("legacy-postgres")
+    kinds = set()
+    for name, cfg in resolved.items():
+        if cfg["connector.class"].endswith("MySqlConnector"):
+            kinds.add("mysql")
+            assert (cfg["database.hostname"], cfg["database.port"]) == ("mysql", "3306"), name
+            assert cfg["database.user"] == mysql["DEBEZIUM_USER"], name
+            assert cfg["database.password"] == mysql["DEBEZIUM_PASSWORD"], name
+            patterns = cfg["database.include.list"].split(",")
+            captured = {db for db in mysql_databases() if any(re.fullmatch(p.strip(), db) for p in patterns)}
+            assert captured, f"{name}: database.include.list {patterns} matches no database of the mysql service"
+        else:
+            kinds.add("postgresql")
+            assert cfg["connector.class"].endswith("PostgresConnector"), name
+            assert (cfg["database.hostname"], cfg["database.port"]) == ("legacy-postgres", "5432"), name
+            assert cfg["database.user"] == pg["DEBEZIUM_USER"], name
+            assert cfg["database.password"] == pg["DEBEZIUM_PASSWORD"], name
+            assert cfg["database.dbname"] == pg["POSTGRES_DB"], name
+            assert cfg["plugin.name"] == "pgoutput", name
+            # slot and publication names: lower-case letters, digits, underscores
+            for key in ("slot.name", "publication.name"):
+                assert re.fullmatch(r"[a-z0-9_]{1,63}", cfg[key]), f"{name}: {key}={cfg[key]!r}"
+    assert kinds == {"mysql", "postgresql"}
+    deps = services()["connect"]["depends_on"]
+    assert deps["mysql"]["condition"] == deps["legacy-postgres"]["condition"] == "service_healthy"
+
+
+def test_replicator_runs_the_chipp_mappings_against_what_the_connectors_publish():
+    from replicator.mapping.loader import load_mappings
+
+    paths = replicator_mapping_paths()
+    assert paths == [CHIPP_MAPPINGS], f"the replicator should run config/chipp/mappings, not {paths}"
+    env = env_of("replicator")
+    placeholders = replicator_mapping_placeholders()
+    assert placeholders, "the Chipp mappings read no ${...}?"
+    # set explicitly, not left to the files' defaults: the values must agree with the services
+    assert placeholders <= set(env), f"replicator env lacks {sorted(placeholders - set(env))}"
+    ms = load_mappings(paths, env)
+    check_mappings_match_connectors(ms, resolve_connectors(connector_files(), env_of("connect")))
+    for name, src in ms.sources.items():
+        if src.kind == "mysql":
+            assert src.database in mysql_databases(), f"source {name}: the mysql service has no {src.database}"
+        else:
+            assert src.database == env_of("legacy-postgres")["POSTGRES_DB"], name
 
 
 def connect_worker_settings() -> dict[str, str]:
@@ -178,13 +286,60 @@ def test_register_connectors_runs_the_script_on_the_connector_files():
     assert svc["depends_on"]["connect"]["condition"] == "service_healthy"
 
 
+def command_of(service: str) -> str:
+    cmd = services()[service]["command"]
+    return cmd if isinstance(cmd, str) else " ".join(cmd)
+
+
 def test_mysql_writes_a_full_row_binlog():
-    cmd = " ".join(services()["mysql"]["command"])
+    cmd = command_of("mysql")
     for flag in ("--server-id=", "--log-bin", "--binlog-format=ROW", "--binlog-row-image=FULL",
                  "--binlog-row-metadata=FULL"):
         assert flag in cmd, flag
     server_id = re.search(r"--server-id=(\d+)", cmd).group(1)
-    assert server_id != env_of("connect")["LEGACY_MAIN_SERVER_ID"], "Debezium's server id must differ from MySQL's"
+    resolved = resolve_connectors(connector_files(), env_of("connect"))
+    ids = [cfg["database.server.id"] for cfg in resolved.values() if "database.server.id" in cfg]
+    assert len(ids) >= 3, ids
+    # every binlog client of one server needs its own id, none equal to the server's
+    assert len(set(ids)) == len(ids) and server_id not in ids, f"server ids: MySQL {server_id}, connectors {ids}"
+
+
+def test_legacy_postgres_has_logical_decoding():
+    cmd = command_of("legacy-postgres").split()
+    assert cmd[0] == "postgres"
+    settings = [cmd[i + 1] for i, a in enumerate(cmd[:-1]) if a == "-c"]
+    assert "wal_level=logical" in settings, cmd
+    sql = " ".join(p.read_text() for p in host_path("legacy-postgres", "/docker-entrypoint-initdb.d").glob("*.sh"))
+    # the Debezium login may open a replication connection and read the tables
+    assert "REPLICATION" in sql and "GRANT SELECT" in sql
+
+
+def test_target_postgres_applies_the_chipp_target_ddl():
+    target = host_path("postgres", "/target-sql")
+    assert target == REPO / "config" / "chipp" / "target"
+    script = (host_path("postgres", "/docker-entrypoint-initdb.d") / "00-target.sh").read_text()
+    assert "/target-sql/0*.sql" in script
+    assert [p.name[:2] for p in sorted(target.glob("0*.sql"))] == ["01", "02", "03", "04"]
+
+
+INIT_DIRS = {"mysql": "mysql-init", "legacy-postgres": "legacy-postgres-init", "postgres": "postgres-init"}
+_SQL_PATH = re.compile(r"(?<![\w./-])(/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.*-]+)*\.sql)\b")
+
+
+@pytest.mark.parametrize("service", sorted(INIT_DIRS))
+def test_init_scripts_load_files_that_are_mounted(service):
+    init = host_path(service, "/docker-entrypoint-initdb.d")
+    assert init == DEPLOY / "compose" / INIT_DIRS[service]
+    scripts = sorted(init.glob("*.sh"))
+    assert scripts
+    for script in scripts:
+        code = "\n".join(ln for ln in script.read_text().splitlines() if not ln.lstrip().startswith("#"))
+        paths = _SQL_PATH.findall(code)
+        assert paths, f"{script.name} loads no SQL file?"
+        for path in paths:
+            if not path.startswith("/docker-entrypoint"):
+                resolved = host_path(service, path)
+                assert sorted(resolved.parent.glob(resolved.name)), f"{script.name}: {path} -> {resolved}: no such file"
 
 
 def test_prometheus_scrapes_the_replicator_service():
@@ -199,8 +354,17 @@ def test_prometheus_scrapes_the_replicator_service():
     assert targets == [f"replicator:{port}"]
 
 
-@pytest.mark.parametrize("script", ["mysql-init/00-legacy.sh", "postgres-init/00-target.sh"])
+INIT_SCRIPTS = sorted(p.relative_to(DEPLOY / "compose").as_posix() for p in (DEPLOY / "compose").glob("*-init/*"))
+
+
+def test_init_script_set():
+    assert {"mysql-init/00-legacy.sh", "mysql-init/10-chipp.sh", "legacy-postgres-init/00-embeddings.sh",
+            "postgres-init/00-target.sh", "postgres-init/10-slice.sh"} <= set(INIT_SCRIPTS), INIT_SCRIPTS
+
+
+@pytest.mark.parametrize("script", INIT_SCRIPTS)
 def test_init_scripts_are_executable_bash(script):
     path = DEPLOY / "compose" / script
+    assert path.suffix == ".sh", f"{script}: the entrypoint runs *.sh (and *.sql, *.sql.gz) only"
     assert path.read_text().startswith("#!/bin/bash")
     assert path.stat().st_mode & 0o111, f"{script} must be executable"

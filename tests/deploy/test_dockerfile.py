@@ -77,6 +77,7 @@ def test_config_files_copied_to_app_config():
     copies = [a.split() for i, a in instructions() if i == "COPY" and not a.startswith("--from")]
     pairs = {(c[0], c[-1]) for c in copies}
     assert ("config/mappings", "/app/config/mappings") in pairs
+    assert ("config/chipp/mappings", "/app/config/chipp/mappings") in pairs
     assert ("config/connectors", "/app/config/connectors") in pairs
     workdirs = [a for i, a in instructions() if i == "WORKDIR"]
     assert workdirs[-1] == "/app", "the default mapping_paths (config/mappings) is relative to /app"

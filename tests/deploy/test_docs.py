@@ -31,6 +31,22 @@ def test_endpoints_and_secret_files_are_explained():
         assert s in doc, s
 
 
+def test_every_connector_is_described():
+    from tests.deploy._util import CONNECTOR_DIR, DEPLOY, load_module
+
+    props = load_module(DEPLOY / "connector_props.py", "connector_props")
+    doc = text()
+    missing = [c.name for c in props.load_connectors(CONNECTOR_DIR) if f"| `{c.name}` |" not in doc]
+    assert not missing, f"docs/operations.md has no row for connector(s) {missing} in 'The connectors'"
+
+
+def test_postgres_slot_cleanup_is_explained():
+    doc = text()
+    assert "the-replication-slot-of-chipp-embeddings" in markdown_anchors(doc)
+    for s in ("pg_drop_replication_slot", "pg_replication_slots", "wal_level=logical", "DROP PUBLICATION"):
+        assert s in doc, s
+
+
 def test_says_plainly_that_nothing_was_run():
     assert "have not been run" in text()
 

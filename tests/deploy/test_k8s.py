@@ -1,8 +1,9 @@
 """deploy/k8s and deploy/strimzi: every manifest validates offline (built-in kinds against
 kubernetes-validate's schemas for a fixed Kubernetes version, CRDs and kustomizations against
 the minimal schemas in tests/deploy/schemas), kustomizations reference only files that exist,
-the mapping copies equal config/mappings, `kubectl kustomize` renders valid output, and the
-Deployment agrees with the image, the settings and the HTTP endpoints."""
+the mapping copies equal config/chipp/mappings (the Chipp mappings the production replicator
+runs), `kubectl kustomize` renders valid output, and the Deployment agrees with the image,
+the settings (the mappings' ${...} placeholders included) and the HTTP endpoints."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tests.deploy._util import (
     dockerfile_exposed_ports,
     dockerfile_user_uid,
     load_yaml_docs,
+    mapping_placeholders,
     metrics_port_default,
 )
 
@@ -36,7 +38,7 @@ K8S_VERSION = "1.30.0"
 BASE = K8S / "base"
 OVERLAY = K8S / "overlays" / "production"
 MAPPING_COPIES = BASE / "mappings"
-SOURCE_MAPPINGS = REPO / "config" / "mappings"
+SOURCE_MAPPINGS = REPO / "config" / "chipp" / "mappings"
 
 CRD_SCHEMAS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.json",
@@ -120,16 +122,17 @@ def test_kustomization_references_existing_files(kdir: Path):
             assert p.resolve() in used, f"{p.relative_to(REPO)} is not listed in {kdir.name}/kustomization.yaml"
 
 
-def test_mapping_copies_equal_config_mappings():
+def test_mapping_copies_equal_config_chipp_mappings():
     sources = {p.name: p.read_bytes() for p in sorted(SOURCE_MAPPINGS.glob("*.y*ml"))}
     copies = {p.name: p.read_bytes() for p in sorted(MAPPING_COPIES.glob("*.y*ml"))}
-    assert sources, "config/mappings has no mapping file"
+    assert sources, "config/chipp/mappings has no mapping file"
     assert sorted(copies) == sorted(sources), (
-        "deploy/k8s/base/mappings/ must hold exactly config/mappings/*.yaml: "
-        "cp config/mappings/*.yaml deploy/k8s/base/mappings/ (and list new files in the "
-        "replicator-mappings configMapGenerator)")
+        "deploy/k8s/base/mappings/ must hold exactly config/chipp/mappings/*.yaml: "
+        "cp config/chipp/mappings/*.yaml deploy/k8s/base/mappings/ (remove stale copies, and "
+        "list new files in the replicator-mappings configMapGenerator)")
     for name, data in sources.items():
-        assert copies[name] == data, f"deploy/k8s/base/mappings/{name} differs from config/mappings/{name}: copy it again"
+        assert copies[name] == data, (
+            f"deploy/k8s/base/mappings/{name} differs from config/chipp/mappings/{name}: copy it again")
     k = yaml.safe_load((BASE / "kustomization.yaml").read_text())
     gen = next(g for g in k["configMapGenerator"] if g["name"] == "replicator-mappings")
     assert sorted(Path(f.split("=", 1)[-1]).name for f in gen["files"]) == sorted(sources)
@@ -269,8 +272,9 @@ def test_env_file_holds_valid_settings(monkeypatch, tmp_path):
     env = env_file()
     assert env["REPLICATOR_LOG_FORMAT"] == "json"
     fields = {f"REPLICATOR_{name.upper()}" for name in Settings.model_fields}
-    unknown = set(env) - fields
-    assert not unknown, f"deploy/k8s/base/replicator.env: not settings of replicator/config.py: {sorted(unknown)}"
+    unknown = set(env) - fields - mapping_placeholders([MAPPING_COPIES])
+    assert not unknown, (f"deploy/k8s/base/replicator.env: neither settings of replicator/config.py "
+                         f"nor placeholders of the mappings: {sorted(unknown)}")
     for k in list(os.environ):
         if k.startswith("REPLICATOR_"):
             monkeypatch.delenv(k)
@@ -279,6 +283,19 @@ def test_env_file_holds_valid_settings(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no .env file
     s = Settings()
     assert s.metrics_host == "0.0.0.0" and s.log_format == "json"
+
+
+def test_env_file_sets_every_mapping_placeholder():
+    """The mappings' ${...} are set explicitly (the pods' values, not the files' defaults),
+    and the mounted mappings load with them."""
+    from replicator.mapping.loader import load_mappings
+
+    needed = mapping_placeholders([MAPPING_COPIES])
+    assert {"CHIPP_MAIN_DATABASE", "CHIPP_CHAT_DATABASE", "CHIPP_EMBEDDINGS_DATABASE"} <= needed
+    env = env_file()
+    assert needed <= set(env), f"deploy/k8s/base/replicator.env lacks {sorted(needed - set(env))}"
+    ms = load_mappings([MAPPING_COPIES], env)
+    assert ms.tables
 
 
 def test_service_monitor_and_pdb_select_the_pods():

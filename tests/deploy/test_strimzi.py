@@ -1,7 +1,9 @@
 """deploy/strimzi and the connector files: connectors.yaml is exactly what
 render_connectors.py makes of config/connectors/*.properties, the KafkaConnect gives every
-${env:...} placeholder a value, uses the local worker's converters, and builds the Debezium
-version of the local stack. Also the .properties parser and the compose registration script."""
+${env:...} placeholder a value (credentials from named Secrets, the rest from the ConfigMap),
+uses the local worker's converters, and builds the Debezium version of the local stack; the
+connectors, resolved with those values, publish what the production mappings
+(deploy/k8s/base) read. Also the .properties parser and the compose registration script."""
 
 from __future__ import annotations
 
@@ -12,12 +14,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy._util import DEPLOY, REPO, STRIMZI, load_module, load_yaml_docs
+from tests.deploy._util import (
+    CONNECTOR_DIR,
+    DEPLOY,
+    K8S,
+    OPERATIONS_MD,
+    REPO,
+    STRIMZI,
+    check_mappings_match_connectors,
+    load_module,
+    load_yaml_docs,
+    resolve_connectors,
+)
 
 props = load_module(DEPLOY / "connector_props.py", "connector_props")
 render_mod = load_module(STRIMZI / "render_connectors.py", "render_connectors")
 
-CONNECTOR_DIR = REPO / "config" / "connectors"
 # worker settings that decide what the replicator reads and how placeholders resolve
 WORKER_KEYS = re.compile(r"^((key|value)\.converter(\..*)?|config\.providers(\..*)?)$")
 
@@ -93,6 +105,75 @@ def test_every_placeholder_has_an_environment_variable():
             assert ref["key"] in configmaps[ref["name"]]["data"], f"{name}: key {ref['key']} missing"
 
 
+def connect_env_values() -> dict[str, str]:
+    """The KafkaConnect container's environment as the pods see it: ConfigMap values looked
+    up, Secret values replaced by a marker naming the Secret and key."""
+    configmaps = {d["metadata"]["name"]: d["data"] for p in STRIMZI.glob("*.yaml") for d in load_yaml_docs(p)
+                  if d.get("kind") == "ConfigMap"}
+    out = {}
+    for e in kafka_connect()["spec"]["template"]["connectContainer"]["env"]:
+        if "value" in e:
+            out[e["name"]] = str(e["value"])
+        elif "configMapKeyRef" in e["valueFrom"]:
+            ref = e["valueFrom"]["configMapKeyRef"]
+            out[e["name"]] = str(configmaps[ref["name"]][ref["key"]])
+        else:
+            ref = e["valueFrom"]["secretKeyRef"]
+            out[e["name"]] = f"<secret {ref['name']}/{ref['key']}>"
+    return out
+
+
+def test_env_entries_are_unique_and_non_secret_values_come_from_the_configmap():
+    entries = kafka_connect()["spec"]["template"]["connectContainer"]["env"]
+    names = [e["name"] for e in entries]
+    assert len(names) == len(set(names)), f"duplicate env entries: {sorted(n for n in names if names.count(n) > 1)}"
+    needed = {v for c in connectors() for v in c.env_vars}
+    for e in entries:
+        if e["name"] in needed:
+            assert set(e.get("valueFrom", {})) & {"configMapKeyRef", "secretKeyRef"}, (
+                f"{e['name']}: take it from the ConfigMap or a Secret, not a literal value")
+
+
+def test_secrets_are_named_and_documented():
+    doc = OPERATIONS_MD.read_text()
+    refs = {(e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+            for e in kafka_connect()["spec"]["template"]["connectContainer"]["env"]
+            if "secretKeyRef" in e.get("valueFrom", {})}
+    assert {n for n, _ in refs} >= {"legacy-main-mysql", "chipp-mysql", "chipp-embeddings-postgres"}, refs
+    for name, key in refs:
+        assert f"`{name}`" in doc, f"docs/operations.md does not tell how to create the Secret {name}"
+        assert key in ("username", "password"), (name, key)
+
+
+def test_resolved_connectors_are_distinct_binlog_clients_and_slots():
+    resolved = resolve_connectors(connectors(), connect_env_values())
+    ids = [cfg["database.server.id"] for cfg in resolved.values() if "database.server.id" in cfg]
+    assert len(ids) == len(set(ids)), f"MySQL connectors share a server id: {ids}"
+    history = [cfg["schema.history.internal.kafka.topic"] for cfg in resolved.values()
+               if "schema.history.internal.kafka.topic" in cfg]
+    assert len(history) == len(set(history)), f"MySQL connectors share a schema history topic: {history}"
+    pg = [cfg for cfg in resolved.values() if cfg["connector.class"].endswith("PostgresConnector")]
+    assert pg, "no PostgreSQL connector?"
+    for cfg in pg:
+        assert cfg["plugin.name"] == "pgoutput"
+        for key in ("slot.name", "publication.name"):
+            assert re.fullmatch(r"[a-z0-9_]{1,63}", cfg[key]), f"{cfg['name']}: {key}={cfg[key]!r}"
+    slots = [cfg["slot.name"] for cfg in pg]
+    assert len(slots) == len(set(slots))
+
+
+def test_production_mappings_read_what_the_strimzi_connectors_publish():
+    """deploy/k8s/base's mappings, with replicator.env's values, against the connectors
+    resolved with connect-env.yaml: topic prefixes, kinds and database names agree."""
+    from replicator.mapping.loader import load_mappings
+    from tests.deploy.test_k8s import MAPPING_COPIES, env_file
+
+    ms = load_mappings([MAPPING_COPIES], env_file())
+    check_mappings_match_connectors(ms, resolve_connectors(connectors(), connect_env_values()))
+    assert {s.topic_prefix for s in ms.sources.values()} >= {"chipp_main", "chipp_chat"}
+    assert (K8S / "base" / "mappings").is_dir()
+
+
 def test_converters_and_config_providers_match_the_local_worker(tmp_path):
     local = local_worker_settings(tmp_path)
     assert local["value.converter.schemas.enable"] == "false"
@@ -137,7 +218,11 @@ def test_connector_files_parse_with_name_class_and_placeholders():
         rest = c.rest_config()
         assert rest["name"] == c.name and rest["tasks.max"] == str(c.tasks_max)
         assert all(isinstance(v, str) for v in rest.values())
-    assert set(connectors()[0].env_vars) >= {"KAFKA_BOOTSTRAP_SERVERS", "LEGACY_MAIN_MYSQL_PASSWORD"}
+        # credentials are never in the file
+        assert props.ENV_PLACEHOLDER.fullmatch(c.config["database.password"]), c.name
+    by_name = {c.name: c for c in connectors()}
+    assert {"legacy-main", "chipp-main", "chipp-chat", "chipp-embeddings"} <= set(by_name)
+    assert set(by_name["legacy-main"].env_vars) >= {"KAFKA_BOOTSTRAP_SERVERS", "LEGACY_MAIN_MYSQL_PASSWORD"}
 
 
 def test_duplicate_connector_names_are_refused(tmp_path):

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Runs once, when the mysql container initialises an empty data directory (the image's
 # /docker-entrypoint-initdb.d). Creates the Debezium user with the privileges the MySQL
-# connector needs and loads the legacy schema (config/legacy/*.sql, mounted at /legacy-sql)
-# into $MYSQL_DATABASE. Credentials come from the compose environment.
+# connectors need (global: it reads every database of the server, the slice's legacy_main
+# and Chipp's chipp_main and chipp_chat alike) and loads the slice's legacy schema
+# (config/legacy/*.sql, mounted at /legacy-sql) into $MYSQL_DATABASE. 10-chipp.sh loads
+# Chipp's databases. Credentials come from the compose environment.
 set -eo pipefail  # no -u: the image entrypoint sources this file when it is not executable
 
 mysql_root() { mysql --protocol=socket -uroot -p"${MYSQL_ROOT_PASSWORD}" "$@"; }
