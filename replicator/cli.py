@@ -162,7 +162,7 @@ def explain(source_table, row_json, event_file, op, mapping_paths) -> None:
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="write the full result as JSON")
 @click.option("--report", "report_file", type=click.Path(path_type=Path), help="write a Markdown report")
 @click.option("--repair", is_flag=True, help="re-sync the rows that differ through the sink, then check them again")
-@click.option("--chunk-size", type=click.IntRange(100, 1_000_000), default=10_000, show_default=True,
+@click.option("--chunk-size", type=click.IntRange(10, 1_000_000), default=10_000, show_default=True,
               help="source rows per chunk (memory is bounded by this, not by the table)")
 @click.option("--resume/--restart", default=True, show_default=True,
               help="continue from the checkpoints in _replicator.reconcile_checkpoints, or start over")

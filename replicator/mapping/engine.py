@@ -259,7 +259,7 @@ def _compile_table(path: Path, source_name: str, source: SourceSpec, spec: Table
         if t.soft_delete is not None:
             sd = t.soft_delete
             sd_col = sd.column
-            known.update(c for c in (sd.flag, sd.status_column, sd.at) if c)
+            known.update(c for c in (sd.flag, sd.status_column, *sd.at_columns) if c)
             cols = [(n, f) for n, f in cols if n != sd.column]
             cols.append((sd.column, _compile_soft_delete(sd, tz)))
         elif t.on_delete == "soft":
@@ -360,8 +360,11 @@ def _compile_soft_delete(sd, tz: ZoneInfo) -> ColumnFn:
             deleted = status is not None and str(status) in sd.statuses
         if not deleted:
             return None
-        when = at_conv(row.get(sd.at)) if sd.at else None
-        return when if when is not None else _commit_time(row.get("__commit_ts_ms__"))
+        for col in sd.at_columns:
+            when = at_conv(row.get(col))
+            if when is not None:
+                return when
+        return _commit_time(row.get("__commit_ts_ms__"))
     return deleted_at
 
 

@@ -101,15 +101,24 @@ class SoftDeleteSpec(Strict):
 
     The target rule is always one `deleted_at` timestamptz column. `flag` names a boolean
     column (isDeleted), `statuses` a column whose values mean deleted. The time comes from
-    `at` (a source timestamp column) or, failing that, the source commit time of the event.
+    `at` (source timestamp columns, first non-NULL) or, failing that, the source commit time
+    of the event. Prefer an `at` that is never NULL (e.g. [deletedAt, updatedAt]): the
+    commit time is not in the source row, so a reconciler cannot reproduce it.
     """
 
     column: str = "deleted_at"
     flag: str | None = None
     status_column: str | None = None
     statuses: tuple[str, ...] = ()
-    at: str | None = Field(default=None, description="source column with the deletion time")
+    at: str | tuple[str, ...] | None = Field(
+        default=None, description="source column(s) with the deletion time; the first non-NULL wins")
     at_type: Conversion = "timestamptz"
+
+    @property
+    def at_columns(self) -> tuple[str, ...]:
+        if self.at is None:
+            return ()
+        return (self.at,) if isinstance(self.at, str) else tuple(self.at)
 
     @model_validator(mode="after")
     def _one_rule(self) -> SoftDeleteSpec:

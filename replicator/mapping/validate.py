@@ -42,7 +42,7 @@ from replicator.errors import ReplicatorError
 from replicator.mapping.engine import CompiledTarget, MappingSet, TableMapping
 from replicator.mapping.model import ColumnSpec
 
-ProblemKind = Literal["not_null_unproduced", "type_incompatible", "fk_unmapped", "source_column_unaccounted",
+ProblemKind = Literal["source_replica_identity", "not_null_unproduced", "type_incompatible", "fk_unmapped", "source_column_unaccounted",
                       "missing_source_table", "missing_target_table", "missing_target_column",
                       "missing_source_column"]
 
@@ -199,6 +199,7 @@ def validate(ms: MappingSet, *, source_params: Mapping[str, Mapping], target_dsn
     """Check `ms` against the live catalogs. `source_params[name]` is pymysql connect kwargs
     for a mysql source, {"dsn": ...} for a postgresql one. Raises CatalogUnavailable."""
     sources: dict[str, Tables] = {}
+    replica_identity: dict[str, dict[str, str]] = {}
     located: dict[str, str] = {}  # for messages: the database (and schema) actually read
     for name in sorted({tm.source_name for tm in ms.tables.values()}):
         spec, params = ms.sources[name], source_params.get(name)
@@ -212,6 +213,7 @@ def validate(ms: MappingSet, *, source_params: Mapping[str, Mapping], target_dsn
             located[name] = f"schema {schema}"
             tables, _ = _read_pg(name, params["dsn"], [schema])
             sources[name] = {k.partition(".")[2]: v for k, v in tables.items()}
+            replica_identity[name] = _read_replica_identity(name, params["dsn"], schema)
     feeds = ms.target_tables()
     target, fks = _read_pg("target", target_dsn, sorted({t.partition(".")[0] for t in feeds}))
 
@@ -223,9 +225,31 @@ def validate(ms: MappingSet, *, source_params: Mapping[str, Mapping], target_dsn
                                  f"table {tm.spec.table!r} not in source {located[tm.source_name]}"))
         else:
             problems.update(_check_source(tm, src))
+            ident = replica_identity.get(tm.source_name, {}).get(tm.spec.table)
+            if ident is not None and ident != "f" and not tm.spec.skip:
+                # without FULL, an update that leaves a TOASTed column (a 3072-float vector,
+                # long text) unchanged arrives with that column NULL, and a delete carries
+                # only the key: the stream would write NULLs over real values
+                problems.add(Problem("source_replica_identity", tm.qualified,
+                                     f"REPLICA IDENTITY is {_IDENTITY.get(ident, ident)}, needs FULL: "
+                                     f"ALTER TABLE {tm.spec.table} REPLICA IDENTITY FULL"))
         for t in tm.targets:
             problems.update(_check_target(ms, tm, t, src or {}, target, fks))
     return sorted(problems, key=lambda p: (p.where, p.kind, p.message))
+
+
+_IDENTITY = {"d": "DEFAULT", "n": "NOTHING", "i": "INDEX", "f": "FULL"}
+
+
+def _read_replica_identity(name: str, dsn: str, schema: str) -> dict[str, str]:
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as conn:
+            rows = conn.execute("SELECT c.relname, c.relreplident FROM pg_class c JOIN pg_namespace n "
+                                "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'",
+                                (schema,)).fetchall()
+    except psycopg.Error as exc:
+        raise CatalogUnavailable(name, f"cannot read replica identities: {type(exc).__name__}") from exc
+    return {r[0]: r[1] for r in rows}
 
 
 def _check_source(tm: TableMapping, src: dict[str, Col]) -> list[Problem]:
@@ -236,7 +260,7 @@ def _check_source(tm: TableMapping, src: dict[str, Col]) -> list[Problem]:
     for t in tm.targets:
         reads = [(n, c) for n, spec in t.spec.column_specs().items() for c in spec.source_columns()]
         if (sd := t.spec.soft_delete) is not None:
-            reads += [(sd.column, c) for c in (sd.flag, sd.status_column, sd.at) if c]
+            reads += [(sd.column, c) for c in (sd.flag, sd.status_column, *sd.at_columns) if c]
         out += [Problem("missing_source_column", f"{tm.qualified} -> {t.table}.{n}",
                         f"reads source column {c!r}, which {tm.qualified} does not have")
                 for n, c in reads if c not in src]

@@ -32,6 +32,16 @@ from replicator.reconcile.target_reader import TargetReader
 TABLE = "_replicator.reconcile_checkpoints"
 
 
+def _dumps(obj: Any) -> str:
+    # legacy keys may be UUIDs, datetimes, Decimals: stored as text (both drivers compare text
+    # parameters with such key columns correctly when the keys are read back)
+    return json.dumps(obj, default=str)
+
+
+def _jb(obj: Any) -> Jsonb:
+    return Jsonb(obj, dumps=_dumps)
+
+
 def signature(specs: Iterable[FeedSpec], chunk_size: int) -> str:
     parts = []
     for s in sorted(specs, key=lambda s: s.id):
@@ -69,16 +79,16 @@ class Checkpoints:
         self.target.execute(
             f"INSERT INTO {TABLE} (target_table, signature, plan) VALUES (%s, %s, %s) "
             "ON CONFLICT (target_table) DO UPDATE SET signature = EXCLUDED.signature, plan = EXCLUDED.plan, "
-            "done = '{}', result = NULL, started_at = now(), updated_at = now()", (table, sig, Jsonb(plan)))
+            "done = '{}', result = NULL, started_at = now(), updated_at = now()", (table, sig, _jb(plan)))
 
     def save_unit(self, table: str, unit: str, result: dict) -> None:
         self.target.execute(
             f"UPDATE {TABLE} SET done = done || jsonb_build_object(%s::text, %s::jsonb), updated_at = now() "
-            "WHERE target_table = %s", (unit, Jsonb(result), table))
+            "WHERE target_table = %s", (unit, _jb(result), table))
 
     def complete(self, table: str, result: dict) -> None:
         self.target.execute(f"UPDATE {TABLE} SET result = %s, updated_at = now() WHERE target_table = %s",
-                            (Jsonb(result), table))
+                            (_jb(result), table))
 
     def clear(self, tables: Iterable[str]) -> None:
         self.target.execute(f"DELETE FROM {TABLE} WHERE target_table = ANY(%s)", (list(tables),))

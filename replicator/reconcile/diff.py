@@ -28,7 +28,7 @@ from replicator.reconcile.digest import NULL
 DIFFERENCE_KINDS = ("missing", "extra", "different")
 
 
-@dataclass
+@dataclass(slots=True)
 class Expected:
     key: str
     legacy: tuple

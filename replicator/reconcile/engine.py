@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from replicator.errors import ConfigError, ReplicatorError
-from replicator.mapping.engine import MappingSet
+from replicator.mapping.engine import MappingSet, position_column
 from replicator.mapping.loader import load_mappings
 from replicator.reconcile import report as rp
 from replicator.reconcile.checkpoint import Checkpoints, signature
@@ -109,7 +109,8 @@ def plan_table(ctx: Context, table: str, opts: Options) -> TablePlan:
             push = pushdown_columns(tm, t, src.kind, scols, kinds, ttypes)
         spec = FeedSpec(tm.source_name, tm.qualified, tm.spec.table, table, t.contributor, t.spec.creates_row,
                         t.spec.on_delete, key, t.key, cols, tuple(kinds[c] for c in cols), t.owned,
-                        t.soft_delete_column, source_columns(tm, set(scols)), strategy, push, fam)
+                        t.soft_delete_column, source_columns(tm, set(scols)), strategy, push, fam,
+                        position_column(t.contributor) in kinds)
         specs.append(spec)
         if strategy.ordered:
             ranges = plan_ranges(kmin, kmax, est, opts.chunk_size, opts.workers)

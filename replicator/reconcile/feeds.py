@@ -59,6 +59,7 @@ class FeedSpec:
     strategy: Strategy
     pushdown: tuple[tuple[str, str], ...] | None = None  # per column: (source column, kind) when SQL can hash both sides
     key_family: str = "other"
+    has_pos: bool = False  # the target has this contributor's _pos_ column (the sink prepared it)
 
     @property
     def id(self) -> str:
@@ -171,6 +172,8 @@ class Feed:
     field_fns: list = field(default_factory=list)
     key_fns: list = field(default_factory=list)
     key_idx: list = field(default_factory=list)
+    row_fields: Any = None
+    key_from_fields: bool = False
 
     @classmethod
     def build(cls, spec: FeedSpec, ms: MappingSet) -> Feed:
@@ -181,6 +184,9 @@ class Feed:
         f.field_fns = [dg.py_field_fn(k) for k in spec.kinds]
         f.key_fns = [dg.py_text(kinds[k]) for k in spec.target_key]
         f.key_idx = [spec.columns.index(k) for k in spec.target_key]
+        f.row_fields = dg.compile_row_fields(spec.columns, spec.kinds)
+        # the key text is the key's fields when no key column is text-like (no length prefix)
+        f.key_from_fields = all(kinds[k] not in dg.TEXT_KINDS for k in spec.target_key)
         return f
 
     # --- python side ---------------------------------------------------------------------
@@ -232,8 +238,13 @@ class Feed:
 
     @property
     def owned_null_sql(self) -> str:
+        """The row carries none of this contributor's data: it never wrote the row (its position
+        is NULL: column defaults are not its data) or its columns are all NULL (cleared)."""
         cols = [c for c in self.spec.columns if c not in self.spec.target_key]
-        return "(" + " AND ".join(f"{self.col(c)} IS NULL" for c in cols) + ")" if cols else "true"
+        cond = "(" + " AND ".join(f"{self.col(c)} IS NULL" for c in cols) + ")" if cols else "true"
+        if self.spec.has_pos:
+            cond = f"({self.col(self.spec.pos_column)} IS NULL OR {cond})"
+        return cond
 
     @property
     def deleted_sql(self) -> str:

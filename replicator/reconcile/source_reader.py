@@ -161,8 +161,10 @@ class SourceReader:
     def key_span(self, table: str, key: str) -> tuple[Any, Any]:
         self.connect()
         k = self.qi(key)
-        lo, hi = self._exec(f"SELECT MIN({k}), MAX({k}) FROM {self.qt(table)}")[0]
-        return lo, hi
+        # ORDER BY ... LIMIT 1 rather than MIN/MAX: PostgreSQL has no min(uuid)
+        lo = self._exec(f"SELECT {k} FROM {self.qt(table)} ORDER BY {k} LIMIT 1")
+        hi = self._exec(f"SELECT {k} FROM {self.qt(table)} ORDER BY {k} DESC LIMIT 1")
+        return (lo[0][0] if lo else None), (hi[0][0] if hi else None)
 
     def _exec(self, query: str, args: Sequence | None = None) -> list[tuple]:
         return self._mysql(query, args) if self.kind == "mysql" else self._pg(query, args)

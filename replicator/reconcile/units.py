@@ -112,15 +112,16 @@ def expect(feed: Feed, rows: list[dict], unmappable: list[Difference], read_pos:
     """Map source rows through the mapping: the target rows this feed expects, by key text."""
     spec, tm = feed.spec, feed.tm
     target, contributor = spec.target, spec.contributor
-    field_fns, cols = feed.field_fns, spec.columns
-    key_text = feed.key_text
-    sep, md5 = dg.SEP, hashlib.md5
+    row_fields, key_text = feed.row_fields, feed.key_text
+    key_idx = feed.key_idx if feed.key_from_fields else None
+    sep, md5, from_bytes = dg.SEP, hashlib.md5, int.from_bytes
     follower = not spec.creates_row
     exp: dict[str, Expected] = {}
     onull: dict[str, bool] = {}
+    map_row = tm.map_row
     for row in rows:
         try:
-            ops = tm.map_row("r", row)
+            ops = map_row("r", row)
         except MappingError as exc:
             unmappable.append(Difference("unmappable", target, contributor, spec.source_table, "",
                                          tm.legacy_key(row), read_pos=read_pos, detail=str(exc)[:300]))
@@ -128,10 +129,12 @@ def expect(feed: Feed, rows: list[dict], unmappable: list[Difference], read_pos:
         for op in ops:
             if op.kind != "upsert" or op.table != target or op.contributor != contributor:
                 continue
-            vals = op.values
-            fields = [fn(vals.get(c)) for fn, c in zip(field_fns, cols)]
-            k = key_text(op.key)
-            h = int.from_bytes(md5(sep.join(fields).encode()).digest()[:8], "big", signed=True)
+            fields = row_fields(op.values)
+            if key_idx is not None:
+                k = fields[key_idx[0]] if len(key_idx) == 1 else sep.join([fields[i] for i in key_idx])
+            else:
+                k = key_text(op.key)
+            h = from_bytes(md5(sep.join(fields).encode()).digest()[:8], "big", signed=True)
             exp[k] = Expected(k, op.legacy_key, fields, h)
             if follower:
                 onull[k] = feed.owned_null_fields(fields)
@@ -221,25 +224,28 @@ def run_range(ctx: Context, spec: FeedSpec, rng: Range, unit_id: str, pushdown: 
     lo = (rng.lo,) if rng.lo is not None else None
     hi = (rng.hi,) if rng.hi is not None else None
     limit = ctx.chunk_size
-    while True:
-        p0 = src.position()
-        rows = src.read_chunk(spec.legacy_table, spec.select, key, after=after, lo=lo, hi=hi, limit=limit)
-        p1 = src.position()
-        unmappable: list[Difference] = []
-        exp, onull = expect(feed, rows, unmappable, p0)
-        res.add(unmappable)
-        full = len(rows) == limit
-        last = tuple(rows[-1][k] for k in key) if full else None
-        upper = target_bound(s, last[0]) if last is not None else t_hi
-        where, args = range_where(feed, lower, lower_incl, upper)
-        if python_digest(feed, exp, onull) != tgt.digest(feed, where, args):
-            res.drilled += 1
-            res.add(drill(ctx, feed, exp, tgt.rows(feed, where, args), onull, p0, p1))
-        res.rows += len(exp)
-        res.chunks += 1
-        if not full:
-            break
-        after, lower, lower_incl = last, upper, False
+    # the target hashes its key range while this process maps the same chunk
+    with ThreadPoolExecutor(1) as ex:
+        while True:
+            p0 = src.position()
+            rows = src.read_chunk(spec.legacy_table, spec.select, key, after=after, lo=lo, hi=hi, limit=limit)
+            p1 = src.position()
+            full = len(rows) == limit
+            last = tuple(rows[-1][k] for k in key) if full else None
+            upper = target_bound(s, last[0]) if last is not None else t_hi
+            where, args = range_where(feed, lower, lower_incl, upper)
+            target_digest = ex.submit(tgt.digest, feed, where, args)
+            unmappable: list[Difference] = []
+            exp, onull = expect(feed, rows, unmappable, p0)
+            res.add(unmappable)
+            if python_digest(feed, exp, onull) != target_digest.result():
+                res.drilled += 1
+                res.add(drill(ctx, feed, exp, tgt.rows(feed, where, args), onull, p0, p1))
+            res.rows += len(exp)
+            res.chunks += 1
+            if not full:
+                break
+            after, lower, lower_incl = last, upper, False
     res.seconds = time.monotonic() - started
     return res
 

@@ -210,6 +210,11 @@ def test_postgresql_source(stack, dbs, tmp_path):
         ms = load_mappings([m], {"LEGACY_MAIN_DATABASE": legacy})
         params = source_params_from_env(ms, {"REPLICATOR_SOURCE_LEGACY_MAIN_DSN": stack.postgres.dsn("")})
         assert params == {"legacy_main": {"dsn": stack.postgres.dsn(legacy)}}
+        # the default replica identity would stream NULLs for unchanged TOASTed columns
+        p = only(validate(ms, source_params=params, target_dsn=stack.postgres.dsn(tgt)),
+                 "source_replica_identity", "legacy_main.Developer")
+        assert "REPLICA IDENTITY FULL" in p.message
+        target_sql(stack, legacy, 'ALTER TABLE "Developer" REPLICA IDENTITY FULL')
         assert validate(ms, source_params=params, target_dsn=stack.postgres.dsn(tgt)) == []
         target_sql(stack, legacy, 'ALTER TABLE "Developer" ADD COLUMN "isAdmin" boolean')
         p = only(validate(ms, source_params=params, target_dsn=stack.postgres.dsn(tgt)),

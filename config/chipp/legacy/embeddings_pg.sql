@@ -76,3 +76,12 @@ CREATE TABLE IF NOT EXISTS chipp_issue_comment (
   CONSTRAINT chipp_issue_comment_pkey PRIMARY KEY ("id"),
   CONSTRAINT "chipp_issue_comment_issueId_fkey" FOREIGN KEY ("issueId") REFERENCES chipp_issue ("id") ON DELETE CASCADE
 );
+
+-- Debezium prerequisite on the legacy PostgreSQL (not part of the legacy schema itself):
+-- with the default replica identity, an UPDATE that leaves a TOASTed column unchanged (the
+-- 3072-float embedding) reaches the connector with that column NULL, and a DELETE carries
+-- only the key. FULL makes both images complete. `replicator mapping validate` checks it.
+ALTER TABLE textchunk REPLICA IDENTITY FULL;
+ALTER TABLE document_embeddings REPLICA IDENTITY FULL;
+ALTER TABLE chipp_issue REPLICA IDENTITY FULL;
+ALTER TABLE chipp_issue_comment REPLICA IDENTITY FULL
