@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test unit tools install stack-up stack-down clean
+.PHONY: demo demo-slice test unit tools install stack-up stack-down clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,9 +14,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# brings the stack up, loads legacy rows, runs the pipeline while writing more, prints what arrived
+# the Chipp case: three legacy databases generated, snapshotted, streamed under a concurrent
+# writer into the unified schema; ends with mapping validate and a source/target comparison
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+
+# the first vertical slice only (Developer -> app.users)
+demo-slice: $(STAMP)
+	$(BIN)/python scripts/demo_slice.py
 
 # the whole suite: unit tests, then integration and end-to-end tests on the real stack
 test: $(STAMP) tools

@@ -1,133 +1,99 @@
-"""`make demo`: the whole pipeline on the local stack, end to end, in about a minute.
+"""`make demo`: the mission's case end to end on the local stack.
 
-Brings the stack up, creates a legacy main database with sample `Developer` rows, starts
-`replicator run`, keeps writing (inserts, updates, deletes) on the source while it runs,
-waits for the target to catch up and prints what arrived, with a source-vs-target
-comparison through the mapping at the end. Exit code 0 only if the comparison is clean.
+Chipp's three legacy databases (main MySQL, chat MySQL, embeddings PostgreSQL with
+3072-dimension vectors) are generated with realistic shapes, snapshotted by three fresh
+Debezium connectors, streamed while a writer keeps changing all three sources, and applied
+by `replicator run` into the unified schema (app, chat, rag, billing, internal). It ends with
+`mapping validate` against the live catalogs and a table-by-table comparison of source and
+target through the mapping. Exit code 0 only if everything is clean.
 """
 
 from __future__ import annotations
 
-import random
+import os
 import sys
-import threading
 import time
 
 import psycopg
-import pymysql
 
-from replicator.compare import compare
-from replicator.mapping.loader import load_mappings
-from replicator.stack.manager import REPO_ROOT, Stack
-from replicator.stack.workspace import ReplicatorProcess, create_source_db, mysql, unique
+from replicator.chipp.generate import generate, load
+from replicator.chipp.pipeline import MAPPINGS, ChippRun, summary
+from replicator.chipp.writer import ChippWriter
+from replicator.mapping.validate import validate
+from replicator.stack.manager import Stack
+from replicator.stack.workspace import ReplicatorProcess, unique
 
-SOURCE_DDL = REPO_ROOT / "config" / "legacy" / "slice_main.sql"
-TARGET_DDL = REPO_ROOT / "config" / "target" / "slice.sql"
-MAPPINGS = REPO_ROOT / "config" / "mappings"
+SCALE = float(os.environ.get("DEMO_SCALE", "1"))
 
 
-def say(msg: str) -> None:
+def say(msg: str = "") -> None:
     print(f"[demo] {msg}", flush=True)
 
 
-def sample_rows(start: int, n: int, rng: random.Random) -> list[tuple]:
-    rows = []
-    for i in range(start, start + n):
-        name = rng.choice(["Ada", "Grace", "Linus", "Barbara", None, "Ken", ""])
-        rows.append((i, f"User{i}@Example.com", name, f"user{i}" if rng.random() < 0.7 else None,
-                     int(rng.random() < 0.4), f"tok{i}" if rng.random() < 0.1 else None))
-    return rows
-
-
-INSERT = ("INSERT INTO Developer (id, email, name, username, hasCompletedOnboarding, resetToken) "
-          "VALUES (%s, %s, %s, %s, %s, %s)")
-
-
-def writer(stack: Stack, db: str, stop: threading.Event, counts: dict) -> None:
-    rng = random.Random(7)
-    next_id = 1001
-    with mysql(stack, db) as conn, conn.cursor() as cur:
-        while not stop.is_set():
-            r = rng.random()
-            if r < 0.5:
-                cur.executemany(INSERT, sample_rows(next_id, 5, rng))
-                next_id += 5
-                counts["inserted"] += 5
-            elif r < 0.85:
-                cur.execute("UPDATE Developer SET name=%s, hasCompletedOnboarding=1 WHERE id=%s",
-                            (f"Renamed{rng.randint(0, 99)}", rng.randint(1, next_id - 1)))
-                counts["updated"] += cur.rowcount
-            else:
-                cur.execute("DELETE FROM Developer WHERE id=%s", (rng.randint(1, next_id - 1),))
-                counts["deleted"] += cur.rowcount
-            time.sleep(0.02)
+def target_rows(stack: Stack, db: str) -> int:
+    with psycopg.connect(stack.postgres.dsn(db)) as conn:
+        return conn.execute(
+            "SELECT coalesce(sum(n_live_tup), 0)::bigint FROM pg_stat_user_tables "
+            "WHERE schemaname IN ('app', 'chat', 'rag', 'billing', 'internal')").fetchone()[0]
 
 
 def main() -> int:
     stack = Stack.from_env()
-    say("bringing the local stack up (MariaDB, PostgreSQL, Tansu, Debezium) ...")
+    say("bringing the local stack up (MariaDB, PostgreSQL + pgvector, Tansu, Kafka Connect + Debezium) ...")
     stack.up(echo=lambda line: say("  " + line))
 
-    # a fresh legacy database per run (captured by the connector's legacy_.* include list)
-    src = create_source_db(stack, SOURCE_DDL, name=unique("legacy_demo_"))
-    rng = random.Random(1)
-    with mysql(stack, src) as conn, conn.cursor() as cur:
-        cur.executemany(INSERT, sample_rows(1, 1000, rng))
-    say(f"legacy database {src}: 1000 Developer rows loaded")
+    run = ChippRun(stack, target_db="chipp_demo")
+    run.create_databases()
+    t0 = time.perf_counter()
+    data = generate(SCALE, seed=1)
+    load(stack, data, main_db=run.main_db, chat_db=run.chat_db, emb_db=run.emb_db)
+    say(f"legacy databases generated at scale {SCALE:g} in {time.perf_counter() - t0:.1f}s: "
+        f"{data.total()} rows")
+    for (db, table), n in sorted(data.counts().items(), key=lambda kv: -kv[1])[:8]:
+        say(f"  {db:10} {table:26} {n:>7}")
+    say(f"target database {run.target_db}: unified schema applied (config/chipp/target/01..04)")
 
-    tgt = "replicator_demo"
-    with psycopg.connect(stack.postgres.dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{tgt}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{tgt}"')
-    with psycopg.connect(stack.postgres.dsn(tgt), autocommit=True) as conn:
-        conn.execute(TARGET_DDL.read_text())
-    say(f"target database {tgt}: app.users created")
-
+    t0 = time.perf_counter()
+    run.start_connectors()
+    say(f"3 Debezium connectors running after {time.perf_counter() - t0:.1f}s (snapshot, then binlog/WAL): "
+        + ", ".join(c["name"] for c in run.worker.connector_states()))
     log = stack.root / "demo-replicator.log"
-    env = {"LEGACY_MAIN_DATABASE": src}
-    counts = {"inserted": 0, "updated": 0, "deleted": 0}
-    with ReplicatorProcess(stack, target_db=tgt, env=env, log=log, group=unique("demo_")) as rp:
-        say(f"replicator running (log {log}); writing on the source for 10 s ...")
-        stop = threading.Event()
-        t = threading.Thread(target=writer, args=(stack, src, stop, counts))
-        t.start()
-        for _ in range(5):
-            time.sleep(2)
-            with psycopg.connect(stack.postgres.dsn(tgt)) as conn:
-                n = conn.execute("SELECT count(*) FROM app.users").fetchone()[0]
-            say(f"  app.users now holds {n} rows")
-        stop.set()
-        t.join()
-        say(f"writer stopped: {counts['inserted']} inserted, {counts['updated']} updated, "
-            f"{counts['deleted']} deleted while the pipeline ran")
-
-        ms = load_mappings([MAPPINGS], env=env)
-        tm = ms.tables["legacy_main.Developer"]
-        deadline = time.monotonic() + 120
-        while True:
-            with mysql(stack, src) as sconn, sconn.cursor(pymysql.cursors.DictCursor) as cur:
-                cur.execute("SELECT * FROM Developer")
-                rows = cur.fetchall()
-            with psycopg.connect(stack.postgres.dsn(tgt)) as tconn:
-                diffs = compare(tm, rows, tconn)
-            if all(d.clean for d in diffs) or time.monotonic() > deadline:
-                break
-            time.sleep(1)
-        alive = rp.alive()
-
-    with psycopg.connect(stack.postgres.dsn(tgt)) as conn:
-        sample = conn.execute("SELECT id, email, name, has_completed_onboarding, created_at FROM app.users "
-                              "ORDER BY created_at, email LIMIT 5").fetchall()
-    say("what arrived in app.users (first 5):")
-    for r in sample:
-        say(f"  {r[0]}  {r[1]:26} {str(r[2]):12} onboarded={r[3]}  created_at={r[4]:%Y-%m-%d %H:%M:%S}")
-    say(f"source Developer rows: {len(rows)}")
-    say("comparison through the mapping (source -> expected target vs actual target):")
-    for d in diffs:
-        for line in d.summary().splitlines():
-            say("  " + line)
-    ok = all(d.clean for d in diffs) and alive
-    say("RESULT: target matches the source" if ok else "RESULT: differences remain (see above)")
+    try:
+        with ReplicatorProcess(stack, target_db=run.target_db, env=run.mapping_env(), log=log,
+                               mapping=MAPPINGS, group=unique("demo_")) as rp:
+            say(f"replicator running (log {log}); writing on all three sources for 15 s ...")
+            writer = ChippWriter(stack, main_db=run.main_db, chat_db=run.chat_db, emb_db=run.emb_db, rate=40, seed=3)
+            writer.start()
+            for _ in range(5):
+                time.sleep(3)
+                say(f"  target rows: {target_rows(stack, run.target_db)}")
+            counts = writer.stop()
+            say("writer stopped: " + ", ".join(f"{k}={counts.get(k, 0)}" for k in
+                                                ("insert", "update", "soft_delete", "delete")))
+            deadline = time.monotonic() + 180
+            while True:
+                diffs = run.compare()
+                if all(d.clean for d in diffs) or time.monotonic() > deadline:
+                    break
+                time.sleep(3)
+            alive = rp.alive()
+        ms = run.mappings()
+        params = {"legacy_main": stack.mysql_params(run.main_db), "legacy_chat": stack.mysql_params(run.chat_db),
+                  "legacy_embeddings": {"dsn": stack.postgres.dsn(run.emb_db)}}
+        problems = validate(ms, source_params=params, target_dsn=stack.postgres.dsn(run.target_db))
+    finally:
+        run.stop_connectors()
+    say(f"mapping validate against the live catalogs: {len(problems)} problem(s) in {len(ms.tables)} mapped tables")
+    for p in problems[:10]:
+        say(f"  {p}")
+    say("comparison through the mapping (legacy rows -> expected target rows vs the target):")
+    clean, text = summary(diffs)
+    for line in text.splitlines():
+        say("  " + line)
+    run.drop()
+    ok = clean and alive and not problems
+    say(f"target kept for inspection: {stack.postgres.dsn(run.target_db)}")
+    say("RESULT: the unified database matches the three legacy databases" if ok else "RESULT: differences remain")
     return 0 if ok else 1
 
 
