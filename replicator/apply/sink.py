@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import psycopg
 from psycopg import sql
 
+from replicator.apply.copy_text import Unencodable, encode_row
 from replicator.mapping.engine import MappingSet, TargetOp, position_column
 
 META_SCHEMA = "_replicator"
@@ -171,12 +172,20 @@ class PostgresSink:
         return name
 
     def _copy(self, stage: str, columns: tuple[str, ...], ops: list[TargetOp]) -> None:
-        with self.conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
-                sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, columns + ("_pos",))))) as cp:
-            for o in ops:
-                vals = o.values
-                # the position as array text: psycopg's list dumper costs more than the row
-                cp.write_row([vals[c] for c in columns] + [pos_text(o.position)])
+        # the position as array text: psycopg's list dumper costs more than the row
+        rows = [[o.values[c] for c in columns] + [pos_text(o.position)] for o in ops]
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, columns + ("_pos",))))
+        try:
+            data = "".join(map(encode_row, rows)).encode()
+        except Unencodable:
+            data = None
+        with self.conn.cursor().copy(statement) as cp:
+            if data is not None:
+                cp.write(data)
+            else:
+                for r in rows:
+                    cp.write_row(r)
 
     def _upsert(self, table: str, ops: list[TargetOp], stats: ApplyStats) -> None:
         schema, name = table.split(".", 1)

@@ -120,8 +120,11 @@ def sql_row_hash(row_text_sql: str) -> str:
     return f"('x' || left(md5({row_text_sql}), 16))::bit(64)::bigint"
 
 
-# MySQL, for plain copies pushed down to the source: only ints and character strings
+# MySQL, for plain copies pushed down to the source: only ints and character strings.
+# "text:utf8" is a column already stored in UTF-8 (utf8mb4, utf8mb3, ascii): no conversion
 def mysql_field(kind: str, col: str) -> str:
+    if kind == "text:utf8":
+        return f"COALESCE(CONCAT(CHAR_LENGTH({col}), ':', {col}), '\\\\N')"
     if kind in TEXT_KINDS:
         e = f"CONVERT({col} USING utf8mb4)"
         return f"COALESCE(CONCAT(CHAR_LENGTH({e}), ':', {e}), '\\\\N')"

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -106,7 +107,7 @@ def plan_table(ctx: Context, table: str, opts: Options) -> TablePlan:
             strategy = replace(strategy, bits=bucket_bits(est, opts.chunk_size))
         push = None
         if strategy.kind == "identity" and strategy.key_type == "int" and opts.pushdown:
-            push = pushdown_columns(tm, t, src.kind, scols, kinds, ttypes)
+            push = pushdown_columns(tm, t, src.kind, scols, kinds, ttypes, src.charsets(tm.spec.table))
         spec = FeedSpec(tm.source_name, tm.qualified, tm.spec.table, table, t.contributor, t.spec.creates_row,
                         t.spec.on_delete, key, t.key, cols, tuple(kinds[c] for c in cols), t.owned,
                         t.soft_delete_column, source_columns(tm, set(scols)), strategy, push, fam,
@@ -184,6 +185,13 @@ class Runner:
         return True
 
     def run_units(self, units: list, on_done: Callable[[UnitResult], None]) -> None:
+        pushed = [u for u in units if u[2] is not None and u[1].pushdown and self.opts.pushdown]
+        if pushed:
+            # plain copies are hashed by the two databases: threads wait on them in parallel
+            self._run_threads(pushed, max(2, self.opts.workers), on_done)
+            units = [u for u in units if u not in pushed]
+            if self.stopped:
+                return
         if self.opts.workers <= 1:
             for unit, spec, rng in units:
                 if not self._take_budget():
@@ -207,6 +215,39 @@ class Runner:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for fut in done:
                 on_done(fut.result())
+
+    def _run_threads(self, units: list, n: int, on_done: Callable[[UnitResult], None]) -> None:
+        local = threading.local()
+        contexts: list[Context] = []
+        lock = threading.Lock()
+
+        def work(spec: FeedSpec, rng: Range, unit: str) -> UnitResult:
+            ctx = getattr(local, "ctx", None)
+            if ctx is None:
+                ctx = local.ctx = Context(self.ms, self.params, self.opts.target_dsn, self.opts.chunk_size)
+                with lock:
+                    contexts.append(ctx)
+            return run_range(ctx, spec, rng, unit, True)
+
+        try:
+            with ThreadPoolExecutor(n) as ex:
+                queue = list(units)
+                running: set[Future] = set()
+                while queue or running:
+                    while queue and len(running) < n * 2:
+                        if not self._take_budget():
+                            queue.clear()
+                            break
+                        unit, spec, rng = queue.pop(0)
+                        running.add(ex.submit(work, spec, rng, unit))
+                    if not running:
+                        break
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        on_done(fut.result())
+        finally:
+            for ctx in contexts:
+                ctx.close()
 
     def run_table(self, tp: TablePlan, ck: Checkpoints) -> rp.TableResult:
         started = time.monotonic()

@@ -116,8 +116,12 @@ def choose_strategy(ms: MappingSet, tm: TableMapping, t: CompiledTarget, key_fam
     return fallback
 
 
+_UTF8 = {"utf8mb4", "utf8mb3", "utf8", "ascii"}
+
+
 def pushdown_columns(tm: TableMapping, t: CompiledTarget, source_kind: str, source_types: Mapping[str, str],
-                     target_kinds: Mapping[str, str], target_types: Mapping[str, str]) -> tuple | None:
+                     target_kinds: Mapping[str, str], target_types: Mapping[str, str],
+                     charsets: Mapping[str, str] | None = None) -> tuple | None:
     """(source column, kind) per compared column when every one is a plain copy that both
     databases can canonicalise identically in SQL; else None (hash mapped rows in Python)."""
     if tm.filter is not None or t.filter is not None or t.soft_delete_column or t.spec.on_delete != "hard":
@@ -138,6 +142,8 @@ def pushdown_columns(tm: TableMapping, t: CompiledTarget, source_kind: str, sour
             ok = st == target_types.get(name) and spec.type == "none"
         if not ok:
             return None
+        if source_kind == "mysql" and kind == "text" and (charsets or {}).get(spec.from_) in _UTF8:
+            kind = "text:utf8"
         out.append((spec.from_, kind))
     if tuple(n for n, _ in t.columns) != tuple(t.spec.column_specs()):
         return None

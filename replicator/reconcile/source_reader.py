@@ -143,6 +143,16 @@ class SourceReader:
                             "WHERE table_schema = %s AND table_name = %s", (self.schema, table))
         return {c: str(t).lower() for c, t in rows}
 
+    def charsets(self, table: str) -> dict[str, str]:
+        """MySQL: column -> character set of its character columns ({} for PostgreSQL)."""
+        if self.kind != "mysql":
+            return {}
+        self.connect()
+        rows = self._mysql("SELECT COLUMN_NAME, CHARACTER_SET_NAME FROM information_schema.COLUMNS "
+                           "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND CHARACTER_SET_NAME IS NOT NULL",
+                           (self.database, table))
+        return {c: str(cs).lower() for c, cs in rows}
+
     def estimate(self, table: str) -> int:
         """Row count estimate from the catalog (exact COUNT for small tables)."""
         self.connect()

@@ -114,6 +114,7 @@ def test_sql_fields_are_shaped_like_python_fields():
     assert dg.sql_field("numeric", "t.n") == "coalesce(trim_scale(t.n)::text, E'\\\\N')"
     assert dg.sql_row_hash("x") == "('x' || left(md5(x), 16))::bit(64)::bigint"
     assert "CHAR_LENGTH" in dg.mysql_field("text", "`a`") and "CAST(`i` AS CHAR)" in dg.mysql_field("int", "`i`")
+    assert "CONVERT" not in dg.mysql_field("text:utf8", "`a`") and "CONVERT" in dg.mysql_field("text", "`a`")
     with pytest.raises(ValueError):
         dg.mysql_field("timestamptz", "`t`")
 

@@ -109,6 +109,8 @@ tables:
     kinds = {"id": "int", "a": "text", "n": "int"}
     src = {"id": "int", "a": "varchar", "n": "bigint"}
     assert pushdown_columns(tm, t, "mysql", src, kinds, {}) == (("id", "int"), ("a", "text"), ("n", "int"))
+    assert pushdown_columns(tm, t, "mysql", src, kinds, {}, {"a": "utf8mb4"})[1] == ("a", "text:utf8")
+    assert pushdown_columns(tm, t, "mysql", src, kinds, {}, {"a": "latin1"})[1] == ("a", "text")
     assert pushdown_columns(tm, t, "mysql", {**src, "n": "decimal"}, kinds, {}) is None
     assert choose_strategy(ms, tm, t, "int", kinds).kind == "identity"
 
