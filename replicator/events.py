@@ -63,6 +63,8 @@ class ChangeEvent:
     snapshot: bool = False
     transaction_id: str | None = None
     ddl: str | None = None
+    # schema changes: (table name, its columns after the change) per changed table
+    table_changes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def row(self) -> dict[str, Any] | None:
@@ -154,9 +156,17 @@ def decode_message(topic: str, partition: int, offset: int,
         return _decode_change(env, key_obj, coords)
     if "ddl" in env or "tableChanges" in env:
         src = env.get("source") or {}
+        changes = []
+        for tc in env.get("tableChanges") or []:
+            if not isinstance(tc, dict) or tc.get("type") == "DROP":
+                continue
+            # the id is "db"."table" (MySQL) or "schema"."table": the last part names the table
+            name = str(tc.get("id", "")).split(".")[-1].strip('"')
+            cols = tuple(str(c.get("name")) for c in ((tc.get("table") or {}).get("columns") or []))
+            changes.append((name, cols))
         return ChangeEvent(kind="schema_change", coordinates=coords, source_name=str(src.get("name", "")),
                            database=str(env.get("databaseName") or src.get("db") or ""),
-                           ddl=env.get("ddl"), source_ts_ms=src.get("ts_ms"))
+                           ddl=env.get("ddl"), source_ts_ms=src.get("ts_ms"), table_changes=tuple(changes))
     if "status" in env and "id" in env and ("event_count" in env or "data_collections" in env):
         return ChangeEvent(kind="transaction", coordinates=coords, transaction_id=str(env["id"]),
                            source_ts_ms=env.get("ts_ms"))

@@ -138,7 +138,8 @@ class Runner:
 
         admin = AdminClient({"bootstrap.servers": self.s.kafka_bootstrap_servers, **self.s.kafka_extra})
         existing = set(admin.list_topics(timeout=10).topics)
-        missing = [t for t in self.mappings.topics() + [self.s.dlq_topic] if t not in existing]
+        wanted = self.mappings.topics() + self.mappings.schema_topics() + [self.s.dlq_topic]
+        missing = [t for t in wanted if t not in existing]
         if missing:
             for t, f in admin.create_topics([NewTopic(t, num_partitions=1, replication_factor=1) for t in missing]).items():
                 try:
@@ -153,7 +154,8 @@ class Runner:
         if self.s.kafka_create_missing_topics:
             self.ensure_topics()
         self.prepare_target()
-        topics = self.mappings.topics()
+        # row topics, plus the schema-change topics so DDL drift is reported before any row
+        topics = self.mappings.topics() + self.mappings.schema_topics()
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
         log.info("replicator.started", topics=len(topics), group=self.s.kafka_group_id)
         self.idle_since = time.monotonic()
@@ -246,6 +248,7 @@ class Runner:
                 metrics.SCHEMA_CHANGES.labels(ev.source_name or msg.topic()).inc()
                 log.info("replicator.schema_change", topic=msg.topic(), partition=msg.partition(),
                          offset=msg.offset(), database=ev.database, ddl=(ev.ddl or "")[:200])
+                self.mappings.check_schema_change(ev)
         except TerminalError as exc:
             out.error = exc
         except Exception as exc:  # noqa: BLE001 - a transform bug is this record's problem, not the pipeline's
@@ -308,6 +311,8 @@ class Runner:
         exc = m.error
         assert exc is not None
         table = m.event.source_table if m.event is not None and m.event.kind == "change" else ""
+        if not table and isinstance(exc, SchemaDriftError):
+            table = str(exc.context.get("table", ""))
         dl = DeadLetter.from_error(exc, m.msg.key(), m.msg.value(), m.msg.topic(), m.msg.partition(),
                                    m.msg.offset(), table)
         self.dlq.send(dl)

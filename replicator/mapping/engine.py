@@ -77,6 +77,7 @@ class TableMapping:
     known_columns: frozenset[str]
     filter: Callable[[Mapping[str, Any]], bool] | None
     file: Path
+    read_columns: frozenset[str] = frozenset()  # source columns some target column reads
 
     @property
     def qualified(self) -> str:
@@ -206,6 +207,26 @@ class MappingSet:
     def topics(self) -> list[str]:
         return sorted(tm.topic for tm in self.tables.values())
 
+    def schema_topics(self) -> list[str]:
+        """The schema-change topics (`<topic.prefix>`) of the MySQL sources."""
+        return sorted({s.topic_prefix for s in self.sources.values() if s.kind == "mysql"})
+
+    def check_schema_change(self, ev: ChangeEvent) -> None:
+        """Raise SchemaDriftError when a DDL leaves a mapped table with columns the mapping
+        does not cover, or without columns it reads: reported before any row arrives."""
+        for table, columns in ev.table_changes:
+            tm = self.by_event.get((ev.source_name, ev.database, table))
+            if tm is None or tm.spec.skip:
+                continue
+            new = sorted(set(columns) - tm.known_columns)
+            gone = sorted(c for c in tm.read_columns if c not in set(columns))
+            if new or gone:
+                parts = ([f"new columns not in the mapping and not listed as dropped: {new}"] if new else []) + \
+                        ([f"mapped columns no longer in the source: {gone}"] if gone else [])
+                raise SchemaDriftError("schema change: " + "; ".join(parts), table=tm.qualified,
+                                       ddl=(ev.ddl or "")[:200], topic=ev.coordinates.topic,
+                                       partition=ev.coordinates.partition, offset=ev.coordinates.offset)
+
     def table_for_event(self, ev: ChangeEvent) -> TableMapping:
         middle = ev.schema if ev.source_connector == "postgresql" else ev.database
         tm = self.by_event.get((ev.source_name, middle or "", ev.table))
@@ -272,8 +293,9 @@ def _compile_table(path: Path, source_name: str, source: SourceSpec, spec: Table
             owned += (sd_col,)
         targets.append(CompiledTarget(t, t.table, t.key, contributor, tuple(cols), owned, sd_col,
                                       _predicate(t.filter, registry)))
+    read = {c for t in spec.targets for col in t.column_specs().values() for c in col.source_columns()}
     return TableMapping(source_name, source, spec, tuple(targets), frozenset(known),
-                        _predicate(spec.filter, registry), path)
+                        _predicate(spec.filter, registry), path, frozenset(read) | set(spec.key))
 
 
 def _predicate(name: str | None, registry) -> Callable[[Mapping[str, Any]], bool] | None:

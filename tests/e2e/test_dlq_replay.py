@@ -41,7 +41,10 @@ def test_drift_goes_to_the_dlq_and_replays_after_the_mapping_is_fixed(stack, tmp
             cur.execute("ALTER TABLE Developer ADD COLUMN githubHandle VARCHAR(64) NULL")
             cur.execute("INSERT INTO Developer (id, email, name, githubHandle) VALUES (2, 'b@example.com', 'new', 'bb')")
             cur.execute("UPDATE Developer SET name='after' WHERE id=1")
-        wait_for(lambda: "2 dead letter(s)" in cli("dlq", "list", rp=first).stdout, 60, "two drift dead letters")
+        # the DDL itself (from the schema-change topic, before any row) and the two rows
+        wait_for(lambda: "3 dead letter(s)" in cli("dlq", "list", rp=first).stdout, 60, "three drift dead letters")
+        listing = cli("dlq", "list", rp=first).stdout
+        assert "schema change: new columns not in the mapping" in listing and "githubHandle" in listing
         assert names() == {remap_key("legacy_main", "Developer", 1): "before"}, "drifted events are not guessed"
     log = (tmp_path / "run1.log").read_text()
     assert "SchemaDriftError" in log and "githubHandle" in log
@@ -56,6 +59,6 @@ def test_drift_goes_to_the_dlq_and_replays_after_the_mapping_is_fixed(stack, tmp
                                log=tmp_path / "run2.log", group=group, mapping=fixed)
     with second:
         out = cli("dlq", "replay", rp=second)
-        assert out.returncode == 0 and "replayed 2 record(s)" in out.stdout, out.stdout + out.stderr
+        assert out.returncode == 0 and "replayed 3 record(s)" in out.stdout, out.stdout + out.stderr
         wait_for(lambda: names() == {remap_key("legacy_main", "Developer", 1): "after",
                                      remap_key("legacy_main", "Developer", 2): "new"}, 90, "the replayed events")

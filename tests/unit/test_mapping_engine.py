@@ -6,6 +6,7 @@ Every mapping is written to a YAML file under tmp_path and loaded with
 
 from __future__ import annotations
 
+import json
 import textwrap
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -1005,3 +1006,30 @@ tables:
     assert op.values["rag_config"].obj == {"relevance_threshold": 0.7, "max_chunks": 10}
     # packed source columns count as mapped: no drift
     tm.check_drift({"id": 1, "ragRelevanceThreshold": 0.7, "ragMaxChunks": 10})
+
+
+def test_a_schema_change_adding_an_unmapped_column_is_drift_before_any_row(tmp_path):
+    from replicator.errors import SchemaDriftError
+    from replicator.events import decode_message
+
+    ms = load_mappings([REPO / "config" / "mappings"], env={"LEGACY_MAIN_DATABASE": "legacy_main"})
+    cols = ["id", "email", "name", "pictureUrl", "username", "hasCompletedOnboarding", "resetToken",
+            "resetTokenExpiry", "magicLinkToken", "stripeCustomerId", "createdAt", "updatedAt"]
+
+    def ddl(columns):
+        env = {"source": {"connector": "mysql", "name": "legacy_main", "db": "legacy_main"},
+               "databaseName": "legacy_main", "ddl": "ALTER TABLE Developer ...",
+               "tableChanges": [{"type": "ALTER", "id": '"legacy_main"."Developer"',
+                                 "table": {"columns": [{"name": c} for c in columns]}}]}
+        return decode_message("legacy_main", 0, 9, None, json.dumps(env).encode())
+
+    ms.check_schema_change(ddl(cols))  # the mapped shape: fine
+    with pytest.raises(SchemaDriftError) as info:
+        ms.check_schema_change(ddl(cols + ["githubHandle"]))
+    assert "githubHandle" in str(info.value) and "legacy_main.Developer" in str(info.value)
+    with pytest.raises(SchemaDriftError) as info:
+        ms.check_schema_change(ddl([c for c in cols if c != "email"]))
+    assert "no longer in the source: ['email']" in str(info.value)
+    # another database on the same connector is not ours
+    other = ddl(cols + ["x"])
+    ms.check_schema_change(type(other)(**{**{f: getattr(other, f) for f in other.__slots__}, "database": "other"}))
