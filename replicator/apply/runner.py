@@ -47,7 +47,8 @@ class Mapped:
 
 @dataclass
 class RunTotals:
-    events: int = 0
+    events: int = 0  # every message consumed (row changes, schema changes, tombstones...)
+    changes: int = 0  # row change events among them
     applied_ops: int = 0
     dead_letters: int = 0
     batches: int = 0
@@ -196,7 +197,8 @@ class Runner:
             self.consumer.close()  # leaves the group so partitions move at once
         finally:
             self._reset_connection()
-        log.info("replicator.stopped", events=self.totals.events, dead_letters=self.totals.dead_letters)
+        log.info("replicator.stopped", events=self.totals.events, changes=self.totals.changes,
+                 dead_letters=self.totals.dead_letters)
 
     def _on_assign(self, consumer, partitions) -> None:
         self.assigned = list(partitions)
@@ -381,6 +383,7 @@ class Runner:
             metrics.LAG_SECONDS.labels(table).set(max(0.0, now - ts / 1000))
         metrics.BATCH_SIZE.observe(len(mapped))
         self.totals.events += len(mapped)
+        self.totals.changes += sum(counts.values())
         self.totals.batches += 1
         self.last_progress = time.monotonic()
         map_s, apply_s, commit_s = self.stage_seconds

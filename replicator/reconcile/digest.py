@@ -27,7 +27,7 @@ other           ``x::text``                                    ``str(value)`` (b
 ==============  =============================================  ================================
 
 A row's canonical text is its fields joined by ``\\x1e``; NULL is ``\\N``; text-like fields
-are prefixed with their length (``5:hello``) so that no content can fake a boundary. The
+are prefixed with their length in UTF-8 bytes (``5:hello``) so that no content can fake a boundary. The
 row hash is the first 64 bits of md5 of that text, as a signed bigint; a chunk digest is
 (row count, XOR of row hashes), order-independent, computed by ``bit_xor`` in PostgreSQL,
 ``BIT_XOR`` in MySQL, or in Python. Pure module: no I/O.
@@ -108,7 +108,7 @@ def sql_field(kind: str, col: str) -> str:
     """The canonical field of a column in a row text: length-prefixed for text kinds, NULL as \\N."""
     e = sql_text(kind, col)
     if kind in TEXT_KINDS:
-        e = f"length({e})::text || ':' || {e}"
+        e = f"octet_length({e})::text || ':' || {e}"
     return f"coalesce({e}, E'\\\\N')"
 
 
@@ -124,10 +124,10 @@ def sql_row_hash(row_text_sql: str) -> str:
 # "text:utf8" is a column already stored in UTF-8 (utf8mb4, utf8mb3, ascii): no conversion
 def mysql_field(kind: str, col: str) -> str:
     if kind == "text:utf8":
-        return f"COALESCE(CONCAT(CHAR_LENGTH({col}), ':', {col}), '\\\\N')"
+        return f"COALESCE(CONCAT(LENGTH({col}), ':', {col}), '\\\\N')"
     if kind in TEXT_KINDS:
         e = f"CONVERT({col} USING utf8mb4)"
-        return f"COALESCE(CONCAT(CHAR_LENGTH({e}), ':', {e}), '\\\\N')"
+        return f"COALESCE(CONCAT(LENGTH({e}), ':', {e}), '\\\\N')"
     if kind == "int":
         return f"COALESCE(CAST({col} AS CHAR), '\\\\N')"
     raise ValueError(f"no MySQL canonical form for kind {kind}")
@@ -135,7 +135,8 @@ def mysql_field(kind: str, col: str) -> str:
 
 def mysql_row_hash(fields: Sequence[str]) -> str:
     text = "CONCAT_WS(CHAR(30), " + ", ".join(fields) + ")" if len(fields) > 1 else fields[0]
-    return f"CAST(CONV(LEFT(MD5(CONVERT({text} USING utf8mb4)), 16), 16, 10) AS UNSIGNED)"
+    # every field is already UTF-8 (text converted per column where needed, numbers ASCII)
+    return f"CAST(CONV(LEFT(MD5({text}), 16), 16, 10) AS UNSIGNED)"
 
 
 # --- Python side ---------------------------------------------------------------------------------
@@ -425,11 +426,15 @@ def py_field_fn(kind: str) -> Callable[[Any], str]:
             if v is None:
                 return NULL
             s = f(v)
-            return f"{len(s)}:{s}"
+            return f"{_octets(s)}:{s}"
     else:
         def field(v: Any) -> str:
             return NULL if v is None else f(v)
     return field
+
+
+def _octets(s: str) -> int:
+    return len(s) if s.isascii() else len(s.encode())
 
 
 def row_text(fields: Sequence[str]) -> str:
@@ -475,8 +480,8 @@ _FAST = {
     # kind -> expression for the common Python type (guard, fast expression); anything else falls
     # back to the generic function. Results are identical to py_field_fn(kind)(v).
     "uuid": ("type(v) is _UUID", "str(v)"),
-    "text": ("type(v) is str", "f'{len(v)}:{v}'"),
-    "enum": ("type(v) is str", "f'{len(v)}:{v}'"),
+    "text": ("type(v) is str", "f'{len(v) if v.isascii() else len(v.encode())}:{v}'"),
+    "enum": ("type(v) is str", "f'{len(v) if v.isascii() else len(v.encode())}:{v}'"),
     "int": ("type(v) is int", "str(v)"),
     "bool": ("v is True or v is False", "('true' if v else 'false')"),
     "timestamptz": ("type(v) is _DT and v.tzinfo is _UTC", "v.isoformat(timespec='microseconds')[:-6]"),

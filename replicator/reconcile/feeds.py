@@ -217,7 +217,7 @@ class Feed:
 
     def key_fields_from_text(self, key_text: str) -> list[str]:
         kinds = dict(zip(self.spec.columns, self.spec.kinds))
-        return [f"{len(part)}:{part}" if kinds[col] in dg.TEXT_KINDS else part
+        return [f"{len(part.encode())}:{part}" if kinds[col] in dg.TEXT_KINDS else part
                 for col, part in zip(self.spec.target_key, key_text.split(dg.SEP))]
 
     # --- SQL side ----------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def _messages_in(bootstrap: str, topic: str) -> int:
 def _applied(log_path) -> int:
     for line in reversed(log_path.read_text().splitlines()):
         if '"replicator.stopped"' in line:
-            return json.loads(line)["events"]
+            return json.loads(line)["changes"]
     raise AssertionError(f"no clean stop in {log_path}")
 
 

@@ -584,3 +584,45 @@ def test_chipp_mappings_reconcile_clean_then_find_a_planted_difference(stack, tm
     finally:
         run_.drop()
         drop(stack, pg_dbs=[run_.target_db])
+
+
+def test_pushed_down_digests_agree_across_databases_for_any_text(stack, tmp_path):
+    """A plain copy is hashed by MariaDB and PostgreSQL themselves: latin1 and utf8mb4
+    columns, multi-byte characters and the field separator itself must hash alike, and a
+    change must be found by the SQL digests and then named by the row-level drill-down."""
+    db = unique()
+    with mysql(stack) as c, c.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{db}`")
+        cur.execute(f"CREATE TABLE `{db}`.plain (id INT PRIMARY KEY, a VARCHAR(20) CHARACTER SET latin1, "
+                    "e VARCHAR(20), n BIGINT) DEFAULT CHARSET=utf8mb4")
+        cur.executemany(f"INSERT INTO `{db}`.plain VALUES (%s, %s, %s, %s)",
+                        [(1, "héllo", "🙂x", 1), (2, None, "a\x1eb", None), (3, "ü", "", -5)] +
+                        [(i, f"r{i}", f"é{i}", i * 7) for i in range(4, 400)])
+    tgt = create_target_db(stack, [])
+    with psycopg.connect(stack.postgres.dsn(tgt), autocommit=True) as c:
+        c.execute("CREATE TABLE public.plain (id int PRIMARY KEY, a text, e text, n bigint)")
+        with c.cursor().copy("COPY public.plain FROM STDIN") as cp:
+            for row in [(1, "héllo", "🙂x", 1), (2, None, "a\x1eb", None), (3, "ü", "", -5)] + \
+                    [(i, f"r{i}", f"é{i}", i * 7) for i in range(4, 400)]:
+                cp.write_row(row)
+    (tmp_path / "m.yaml").write_text(f"""
+version: 1
+sources: {{p: {{kind: mysql, topic_prefix: p, database: {db}}}}}
+tables:
+  - source: p
+    table: plain
+    targets:
+      - table: public.plain
+        columns: {{id: id, a: a, e: e, n: n}}
+""")
+    w = World(stack, tmp_path, tmp_path / "m.yaml", {}, {"p": stack.mysql_params(db)}, tgt)
+    try:
+        for push in (True, False):
+            r = w.run(pushdown=push)
+            assert r.exit_code == 0 and r.tables[0].feeds[0]["pushdown"] is push and r.tables[0].rows_checked == 399
+        w.target("UPDATE public.plain SET e = 'a' || chr(30) || 'c' WHERE id = 2", "DELETE FROM public.plain WHERE id = 300")
+        t = w.run().tables[0]
+        assert (t.counts["different"], t.counts["missing"]) == (1, 1) and t.columns == {"e": 1}
+        assert t.samples["missing"][0]["legacy"]["key"] == {"id": 300} and t.feeds[0]["drilled"] >= 1
+    finally:
+        drop(stack, [db], [tgt])

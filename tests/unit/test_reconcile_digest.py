@@ -76,7 +76,7 @@ def test_scalars():
 
 def test_fields_null_and_length_prefix_keep_rows_unambiguous():
     text = dg.py_field_fn("text")
-    assert text(None) == dg.NULL and text("\\N") == "2:\\N" and text("") == "0:"
+    assert text(None) == dg.NULL and text("\\N") == "2:\\N" and text("") == "0:" and text("é") == "2:é"
     a = dg.row_text([text("a" + dg.SEP + "b"), text("c")])
     b = dg.row_text([text("a"), text("b" + dg.SEP + "c")])
     assert a != b
@@ -110,10 +110,10 @@ def test_kind_of():
 
 
 def test_sql_fields_are_shaped_like_python_fields():
-    assert dg.sql_field("text", "t.a") == "coalesce(length(t.a::text)::text || ':' || t.a::text, E'\\\\N')"
+    assert dg.sql_field("text", "t.a") == "coalesce(octet_length(t.a::text)::text || ':' || t.a::text, E'\\\\N')"
     assert dg.sql_field("numeric", "t.n") == "coalesce(trim_scale(t.n)::text, E'\\\\N')"
     assert dg.sql_row_hash("x") == "('x' || left(md5(x), 16))::bit(64)::bigint"
-    assert "CHAR_LENGTH" in dg.mysql_field("text", "`a`") and "CAST(`i` AS CHAR)" in dg.mysql_field("int", "`i`")
+    assert "LENGTH(" in dg.mysql_field("text", "`a`") and "CAST(`i` AS CHAR)" in dg.mysql_field("int", "`i`")
     assert "CONVERT" not in dg.mysql_field("text:utf8", "`a`") and "CONVERT" in dg.mysql_field("text", "`a`")
     with pytest.raises(ValueError):
         dg.mysql_field("timestamptz", "`t`")
