@@ -247,6 +247,8 @@ class Runner:
             if ev.kind == "change":
                 out.ops = self.mappings.map_event(ev)
             elif ev.kind == "schema_change":
+                if not self.mappings.maps_database(ev.source_name, ev.database):
+                    return out  # DDL of a database this mapping does not read
                 metrics.SCHEMA_CHANGES.labels(ev.source_name or msg.topic()).inc()
                 log.info("replicator.schema_change", topic=msg.topic(), partition=msg.partition(),
                          offset=msg.offset(), database=ev.database, ddl=(ev.ddl or "")[:200])
@@ -268,6 +270,7 @@ class Runner:
             with self.conn.transaction():
                 stats = self.sink.apply(ops)
         except psycopg.Error as exc:
+            self.sink.forget_stages()
             err = classify_db_error(exc)
             if err.transient:
                 self._reset_connection()
@@ -291,6 +294,7 @@ class Runner:
                     total.deleted += st.deleted
                     total.stale += st.stale
                 except psycopg.Error as exc:
+                    self.sink.forget_stages()
                     err = classify_db_error(exc, table=m.ops[0].table, key=m.ops[0].legacy_key,
                                             topic=m.msg.topic(), partition=m.msg.partition(), offset=m.msg.offset())
                     if err.transient:

@@ -156,12 +156,19 @@ class PostgresSink:
                 "WHERE tombstones.pos < EXCLUDED.pos",
                 (table, contributor, keys, poss))
 
+    def forget_stages(self) -> None:
+        """Call after a rollback (of the transaction or a savepoint): stage tables created
+        inside it are gone, so the next use must create them again."""
+        self._stage_names.clear()
+
     def _stage(self, table: str, columns: tuple[str, ...]) -> str:
         """A temp table with the target's column types for these columns, emptied at commit."""
         k = (table, columns)
         name = self._stage_names.get(k)
         if name is None:
-            name = f"_stage_{len(self._stage_names)}"
+            # a fresh name each time: after a rollback the old one may or may not exist
+            self._stage_seq = getattr(self, "_stage_seq", 0) + 1
+            name = f"_stage_{self._stage_seq}"
             schema, tname = table.split(".", 1)
             self.conn.execute(sql.SQL(
                 "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM {}.{} WITH NO DATA").format(

@@ -207,6 +207,9 @@ class MappingSet:
     def topics(self) -> list[str]:
         return sorted(tm.topic for tm in self.tables.values())
 
+    def maps_database(self, topic_prefix: str, database: str) -> bool:
+        return any(k[0] == topic_prefix and k[1] == database for k in self.by_event)
+
     def schema_topics(self) -> list[str]:
         """The schema-change topics (`<topic.prefix>`) of the MySQL sources."""
         return sorted({s.topic_prefix for s in self.sources.values() if s.kind == "mysql"})

@@ -73,9 +73,9 @@ class TargetReader:
 
     # --- digests ------------------------------------------------------------------------------
 
-    def digest(self, feed: Feed, where: str, args: Sequence) -> Digest:
+    def digest(self, feed: Feed, where: str, args: Sequence, hash_sql: str | None = None) -> Digest:
         count, x = self.execute(
-            f"SELECT count(*), coalesce(bit_xor({feed.row_hash_sql}), 0) FROM {feed.table_sql} AS t "
+            f"SELECT count(*), coalesce(bit_xor({hash_sql or feed.row_hash_sql}), 0) FROM {feed.table_sql} AS t "
             f"WHERE ({where}) AND {feed.digest_filter_sql}", args)[0]
         return Digest(int(count), int(x))
 

@@ -208,12 +208,15 @@ def run_range(ctx: Context, spec: FeedSpec, rng: Range, unit_id: str, pushdown: 
     t_hi = target_bound(s, rng.hi) if rng.hi is not None else ns_hi
     key = spec.legacy_key
     if pushdown and spec.pushdown:
-        fields = [dg.mysql_field(kind, src.qi(col)) if src.kind == "mysql" else dg.sql_field(kind, f"t.{src.qi(col)}")
-                  for col, kind in spec.pushdown]
-        hash_sql = dg.mysql_row_hash(fields) if src.kind == "mysql" else dg.sql_row_hash(dg.sql_row_text(fields))
+        sfields, tfields = [], []
+        for (col, kind), tcol in zip(spec.pushdown, spec.columns):
+            sfields += dg.push_fields_mysql(kind, src.qi(col)) if src.kind == "mysql" else \
+                dg.push_fields_pg(kind, f"t.{src.qi(col)}")
+            tfields += dg.push_fields_pg(kind, feed.col(tcol))
+        hash_sql = dg.mysql_row_hash(sfields) if src.kind == "mysql" else dg.push_row_hash_pg(sfields)
         where, args = range_where(feed, t_lo, True, t_hi)
         with ThreadPoolExecutor(1) as ex:
-            fut = ex.submit(tgt.digest, feed, where, args)
+            fut = ex.submit(tgt.digest, feed, where, args, dg.push_row_hash_pg(tfields))
             sd = src.digest_range(spec.legacy_table, key[0], hash_sql, rng.lo, rng.hi)
             td = fut.result()
         if sd == td:

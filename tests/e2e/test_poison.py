@@ -73,3 +73,29 @@ def test_poison_events_go_to_the_dlq_and_the_pipeline_keeps_going(stack, tmp_pat
 def _count(stack, db) -> int:
     with psycopg.connect(stack.postgres.dsn(db)) as conn:
         return conn.execute("SELECT count(*) FROM app.users").fetchone()[0]
+
+
+def test_a_row_the_target_refuses_goes_to_the_dlq_and_the_rest_of_its_batch_is_applied(stack, tmp_path):
+    """Two legacy developers whose emails differ only by a leading space collide on app.users.email
+    (the mapping trims and lower-cases emails): PostgreSQL refuses the second with a unique violation,
+    a terminal error. It is dead-lettered with its position; its batch-mates are applied."""
+    src = create_source_db(stack, REPO_ROOT / "config" / "legacy" / "slice_main.sql")
+    tgt = create_target_db(stack, [REPO_ROOT / "config" / "target" / "slice.sql"])
+    rp = ReplicatorProcess(stack, target_db=tgt, env={"LEGACY_MAIN_DATABASE": src}, log=tmp_path / "run.log")
+    with rp:
+        with mysql(stack, src) as conn, conn.cursor() as cur:
+            conn.begin()
+            cur.executemany("INSERT INTO Developer (id, email) VALUES (%s, %s)",
+                            [(1, "ada@example.com"), (2, " ada@example.com"), (3, "bob@example.com")])
+            conn.commit()
+            cur.execute("INSERT INTO Developer (id, email) VALUES (4, 'cy@example.com')")
+        wait_for(lambda: _count(stack, tgt) == 3, 90, "the three rows that fit")
+        assert rp.alive()
+    with psycopg.connect(stack.postgres.dsn(tgt)) as conn:
+        ids = {r[0] for r in conn.execute("SELECT id FROM app.users")}
+    assert ids == {remap_key("legacy_main", "Developer", n) for n in (1, 3, 4)}
+    [(_p, _o, h, key, _v)] = list(read_dead_letters(stack.broker.bootstrap(), rp.env["REPLICATOR_DLQ_TOPIC"],
+                                                    idle_timeout=3))
+    assert key == b'{"id":2}'
+    assert h["dlq.error_class"] == "ApplyError" and "23505" in h["dlq.reason"]
+    assert "app.users" in h["dlq.reason"] and "offset=" in h["dlq.reason"]
