@@ -6,6 +6,7 @@
 (b) a re-modelled table: the slice's legacy `Developer` -> `app.users` (int key -> UUID,
     transform functions, boolean and timestamp conversions), N rows, no differences.
 
+    .venv/bin/pip install -e ".[bench]"   # reladiff, the peer
     .venv/bin/python bench/reconcile.py [--rows 1000000] [--workers 1 2] [--rounds 3] [--keep]
 
 Needs the local stack (`replicator stack up`; started here if it is down). Data is loaded

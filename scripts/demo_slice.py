@@ -14,16 +14,12 @@ import threading
 import time
 
 import psycopg
-import pymysql
 
-from replicator.compare import compare
-from replicator.mapping.loader import load_mappings
 from replicator.stack.manager import REPO_ROOT, Stack
-from replicator.stack.workspace import ReplicatorProcess, create_source_db, mysql, unique
+from replicator.stack.workspace import ReplicatorProcess, create_source_db, mysql, slice_diffs, unique
 
 SOURCE_DDL = REPO_ROOT / "config" / "legacy" / "slice_main.sql"
 TARGET_DDL = REPO_ROOT / "config" / "target" / "slice.sql"
-MAPPINGS = REPO_ROOT / "config" / "mappings"
 
 
 def say(msg: str) -> None:
@@ -101,15 +97,9 @@ def main() -> int:
         say(f"writer stopped: {counts['inserted']} inserted, {counts['updated']} updated, "
             f"{counts['deleted']} deleted while the pipeline ran")
 
-        ms = load_mappings([MAPPINGS], env=env)
-        tm = ms.tables["legacy_main.Developer"]
         deadline = time.monotonic() + 120
         while True:
-            with mysql(stack, src) as sconn, sconn.cursor(pymysql.cursors.DictCursor) as cur:
-                cur.execute("SELECT * FROM Developer")
-                rows = cur.fetchall()
-            with psycopg.connect(stack.postgres.dsn(tgt)) as tconn:
-                diffs = compare(tm, rows, tconn)
+            rows, diffs = slice_diffs(stack, src, tgt)
             if all(d.clean for d in diffs) or time.monotonic() > deadline:
                 break
             time.sleep(1)

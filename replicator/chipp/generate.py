@@ -1085,7 +1085,7 @@ class _Gen:
 
     def actions(self) -> None:
         rng = self.rng("actions")
-        devs, wss = self.data.main["Developer"], self.data.main["Workspace"]
+        devs = self.data.main["Developer"]
         rows = []
         for i in range(self.n("main", "ActionCollection")):
             d = rng.choice(devs)

@@ -10,8 +10,12 @@ Used by the end-to-end test and `make demo`.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 import pymysql
@@ -126,6 +130,24 @@ class ChippRun:
                     continue
                 diffs.extend(compare(tm, self.source_rows(ms, name), target))
         return diffs
+
+    def source_env(self) -> dict[str, str]:
+        """REPLICATOR_SOURCE_<NAME>_DSN for `mapping validate` and `reconcile`."""
+        s = self.stack
+        pw = s.mariadb.password("replicator")
+        return {"REPLICATOR_SOURCE_LEGACY_MAIN_DSN": f"mysql://replicator:{pw}@127.0.0.1:{s.mysql_port}/{self.main_db}",
+                "REPLICATOR_SOURCE_LEGACY_CHAT_DSN": f"mysql://replicator:{pw}@127.0.0.1:{s.mysql_port}/{self.chat_db}",
+                "REPLICATOR_SOURCE_LEGACY_EMBEDDINGS_DSN": s.postgres.dsn(self.emb_db),
+                "REPLICATOR_TARGET_DSN": s.postgres.dsn(self.target_db)}
+
+    def reconcile(self, *args: str, json_file: Path | None = None) -> subprocess.CompletedProcess:
+        """`replicator reconcile` on this run's databases, through the Chipp mappings."""
+        cmd = [sys.executable, "-m", "replicator.cli", "reconcile", "--mapping", str(MAPPINGS), "--no-progress",
+               "--restart", *args]
+        if json_file is not None:
+            cmd += ["--json", str(json_file)]
+        env = {**os.environ, **self.mapping_env(), **self.source_env(), "REPLICATOR_LOG_FORMAT": "json"}
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
 
     def drop(self) -> None:
         """Drop the run's legacy databases (the target is kept for inspection)."""

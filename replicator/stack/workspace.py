@@ -113,3 +113,22 @@ class ReplicatorProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def slice_diffs(stack: Stack, source_db: str, target_db: str):
+    """The first slice's legacy `Developer` table against `app.users`, through the mapping
+    (replicator.compare), for tests and the slice demo."""
+    from replicator.compare import compare
+    from replicator.mapping.loader import load_mappings
+
+    ms = load_mappings([REPO_ROOT / "config" / "mappings"], env={"LEGACY_MAIN_DATABASE": source_db})
+    with mysql(stack, source_db) as conn, conn.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SELECT * FROM Developer")
+        rows = cur.fetchall()
+    with psycopg.connect(stack.postgres.dsn(target_db)) as target:
+        return rows, compare(ms.tables["legacy_main.Developer"], rows, target)
+
+
+def slice_matches(stack: Stack, source_db: str, target_db: str) -> bool:
+    rows, diffs = slice_diffs(stack, source_db, target_db)
+    return bool(rows) and all(d.clean for d in diffs)

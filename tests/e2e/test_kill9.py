@@ -8,15 +8,11 @@ import signal
 import threading
 import time
 
-import psycopg
-import pymysql
 import pytest
 
-from replicator.compare import compare
-from replicator.mapping.loader import load_mappings
 from replicator.stack.manager import REPO_ROOT
-from replicator.stack.workspace import (ReplicatorProcess, create_source_db, create_target_db, mysql, unique,
-                                        wait_for)
+from replicator.stack.workspace import (ReplicatorProcess, create_source_db, create_target_db, mysql,
+                                        slice_diffs, unique, wait_for)
 
 pytestmark = pytest.mark.stack
 
@@ -60,15 +56,8 @@ def test_kill_9_at_random_moments_loses_nothing(stack, tmp_path):
         stop.set()
         writer.join()
 
-    ms = load_mappings([REPO_ROOT / "config" / "mappings"], env={"LEGACY_MAIN_DATABASE": src})
-    tm = ms.tables["legacy_main.Developer"]
-
     def clean() -> bool:
-        with mysql(stack, src) as s, s.cursor(pymysql.cursors.DictCursor) as cur:
-            cur.execute("SELECT * FROM Developer")
-            rows = cur.fetchall()
-        with psycopg.connect(stack.postgres.dsn(tgt)) as t:
-            diffs = compare(tm, rows, t)
+        rows, diffs = slice_diffs(stack, src, tgt)
         clean.last = diffs  # type: ignore[attr-defined]
         return bool(rows) and all(d.clean for d in diffs)
 
