@@ -2,9 +2,11 @@
 
 Reads every source row, maps it with the same code the stream uses (`TableMapping.map_row`),
 and compares the expected target rows with what the target holds, per target table:
-missing, extra and different rows with sample keys in both vocabularies. It loads whole
-tables into memory and is meant for the demo and tests; the chunked, digest-first,
-in-flight-aware version is the reconciler (`replicator reconcile`).
+missing, extra and different rows with sample keys in both vocabularies. A union feed
+(`union: true`: one of several feeds creating distinct rows of a table) is compared with
+the target rows it wrote (its `_pos_<contributor>` set). It loads whole tables into memory
+and is meant for the demo and tests; the chunked, digest-first, in-flight-aware version is
+the reconciler (`replicator reconcile`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from replicator.mapping.engine import TableMapping
+from replicator.mapping.engine import TableMapping, position_column
 
 
 @dataclass
@@ -81,7 +83,16 @@ def compare(tm: TableMapping, source_rows: Iterable[Mapping[str, Any]], target: 
         q = sql.SQL("SELECT {} FROM {}.{}").format(sql.SQL(", ").join(map(sql.Identifier, cols)),
                                                   sql.Identifier(schema), sql.Identifier(name))
         got = {}
-        for r in target.execute(q):
+        rows: Iterable = ()
+        if not t.spec.union:
+            rows = target.execute(q)
+        elif _has_column(target, t.table, position_column(t.contributor)):
+            # several feeds create distinct rows of this table: this feed's rows are the ones it
+            # wrote, so another union feed's rows are never extras of this one (without its
+            # position column the pipeline never wrote the table: no row is this feed's)
+            rows = target.execute(q + sql.SQL(" WHERE {} IS NOT NULL").format(
+                sql.Identifier(position_column(t.contributor))))
+        for r in rows:
             values = dict(zip(cols, r))
             got[tuple(values[k] for k in t.key)] = values
         d = TableDiff(t.table, t.contributor, checked=len(exp))
@@ -104,3 +115,9 @@ def compare(tm: TableMapping, source_rows: Iterable[Mapping[str, Any]], target: 
                 d.extra.append(("?", key))
         diffs.append(d)
     return diffs
+
+
+def _has_column(conn: psycopg.Connection, table: str, column: str) -> bool:
+    schema, name = table.split(".", 1)
+    return conn.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+                        "AND column_name = %s", (schema, name, column)).fetchone() is not None

@@ -5,7 +5,9 @@ column: the source position of the change that last wrote that contributor's col
 write compares positions *in the SQL statement itself*, so replaying an older event (a
 rewound consumer, a duplicate delivery, a re-snapshot) cannot move a row backwards.
 Hard deletes leave a row in `_replicator.tombstones` so that an older upsert replayed
-after the delete cannot resurrect the row.
+after the delete cannot resurrect the row. Union feeds (`union: true`: several feeds
+creating distinct rows of one table) need nothing special: each upserts and deletes only
+its own rows, under its own position column and tombstones.
 
 One call to `apply` writes one batch inside the caller's transaction:
 1. reduce the batch to the newest operation per (table, key, contributor);

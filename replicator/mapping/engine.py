@@ -410,7 +410,12 @@ def _check_refs(tables: dict[str, TableMapping], sources: dict[str, SourceSpec])
 
 
 def _check_merges(tables: dict[str, TableMapping]) -> list[str]:
-    """Several feeds of one target table must have distinct contributors and disjoint columns."""
+    """Several feeds of one target table must have distinct contributors (position columns).
+
+    Merge contributors (not `union`) must own disjoint columns: of each other and of the
+    union feeds. Union feeds create their own rows, so they may write the same columns as
+    each other (their rows must not collide: distinct key namespaces).
+    """
     problems = []
     feeds: dict[str, list[tuple[TableMapping, CompiledTarget]]] = {}
     for tm in tables.values():
@@ -420,7 +425,6 @@ def _check_merges(tables: dict[str, TableMapping]) -> list[str]:
         if len(fs) < 2:
             continue
         seen: dict[str, str] = {}
-        owners: dict[str, str] = {}
         for tm, t in fs:
             pcol = position_column(t.contributor)
             if pcol in seen:
@@ -428,9 +432,17 @@ def _check_merges(tables: dict[str, TableMapping]) -> list[str]:
                                 f"is also used by {seen[pcol]} (position column {pcol}); give each feed its own "
                                 "`contributor`")
             seen[pcol] = tm.qualified
-            for c in t.owned:
-                if c in owners and owners[c] != tm.qualified:
-                    problems.append(f"{tm.file} table {tm.qualified}: target column {table}.{c} is also written by "
-                                    f"{owners[c]}; each contributor must own its columns")
-                owners[c] = tm.qualified
+        for i, (tm, t) in enumerate(fs):
+            for other_tm, other in fs[:i]:
+                if other_tm.qualified == tm.qualified or (t.spec.union and other.spec.union):
+                    continue
+                hint = ""
+                if t.spec.creates_row and other.spec.creates_row:
+                    hint = " (feeds that each create their own rows of the table: mark them all `union: true`)"
+                elif t.spec.union or other.spec.union:
+                    hint = " (a union feed and a merge contributor must not write the same columns)"
+                for c in t.owned:
+                    if c in other.owned:
+                        problems.append(f"{tm.file} table {tm.qualified}: target column {table}.{c} is also written "
+                                        f"by {other_tm.qualified}; each contributor must own its columns{hint}")
     return problems

@@ -6,7 +6,9 @@ silently ignored option. Closed vocabularies are `Literal` types. See docs/mappi
 A mapping file declares `sources` (one per Debezium connector: topic prefix, database,
 time zone) and `tables`: for each legacy table, which columns are dropped on purpose and
 which target tables it feeds (one = rename, several = split). Several legacy tables may
-name the same target table with distinct `contributor` names (merge).
+name the same target table with distinct `contributor` names: a merge (each feed owns
+distinct columns of the same rows) or a union (`union: true`: each feed creates its own,
+distinct rows, and the feeds' columns may overlap).
 """
 
 from __future__ import annotations
@@ -134,11 +136,15 @@ class TargetSpec(Strict):
 
     table: str = Field(description="schema-qualified target table, e.g. app.users")
     key: tuple[str, ...] = Field(default=("id",), description="target primary key columns")
-    contributor: str | None = Field(default=None, description="name of this feed when several legacy tables feed the table (merge)")
+    contributor: str | None = Field(default=None, description="name of this feed when several legacy tables feed the table (merge or union)")
     columns: dict[str, ColumnSpec | str]
     on_delete: DeleteRule = Field(default="hard", description="what a source delete does to the target row")
     soft_delete: SoftDeleteSpec | None = None
     creates_row: bool = Field(default=True, description="false: this contributor only fills rows another contributor created")
+    union: bool = Field(
+        default=False,
+        description="this feed creates its own rows of a table other feeds also fill; columns may overlap with "
+                    "other union feeds; rows must not collide (distinct key namespaces)")
     filter: str | None = Field(default=None, description="transform predicate: rows for which it is false are not written here")
 
     @field_validator("table")
@@ -153,6 +159,8 @@ class TargetSpec(Strict):
         missing = [k for k in self.key if k not in self.columns]
         if missing:
             raise ValueError(f"key columns {missing} are not among `columns`")
+        if self.union and not self.creates_row:
+            raise ValueError("a `union` feed creates its own rows: it cannot be `creates_row: false`")
         if self.on_delete == "soft" and self.soft_delete is None and "deleted_at" not in self.columns:
             # a soft delete needs to know which column to stamp; deleted_at is the standard
             pass

@@ -94,6 +94,10 @@ def plan_table(ctx: Context, table: str, opts: Options) -> TablePlan:
         absent = [c for c in cols if c not in kinds]
         if absent:
             raise CannotRun(f"{table} has no column(s) {absent} (mapped from {tm.qualified})")
+        if t.spec.union and position_column(t.contributor) not in kinds:
+            # a union feed's rows are the ones it wrote: without its position column none can be told apart
+            raise CannotRun(f"{table} has no column {position_column(t.contributor)} (union feed "
+                            f"{tm.qualified}): the pipeline has not prepared the table yet")
         key = tm.spec.key
         fam = family(scols.get(key[0], "")) if len(key) == 1 else "other"
         kmin = kmax = None
@@ -111,7 +115,7 @@ def plan_table(ctx: Context, table: str, opts: Options) -> TablePlan:
         spec = FeedSpec(tm.source_name, tm.qualified, tm.spec.table, table, t.contributor, t.spec.creates_row,
                         t.spec.on_delete, key, t.key, cols, tuple(kinds[c] for c in cols), t.owned,
                         t.soft_delete_column, source_columns(tm, set(scols)), strategy, push, fam,
-                        position_column(t.contributor) in kinds)
+                        position_column(t.contributor) in kinds, t.spec.union)
         specs.append(spec)
         if strategy.ordered:
             ranges = plan_ranges(kmin, kmax, est, opts.chunk_size, opts.workers)

@@ -9,6 +9,10 @@ into both databases (plain copies only). `Feed` adds what cannot be pickled: the
 Columns compared: the feed's own mapped columns (a merge contributor never answers for
 another contributor's columns), plus the soft-delete column, which must be NULL while the
 source row exists.
+
+Rows compared: every target row, except for a union feed (`union: true`, several feeds
+creating distinct rows of one table): its rows are those it wrote, i.e. whose
+`_pos_<contributor>` is set, so another union feed's rows are never its extras.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class FeedSpec:
     pushdown: tuple[tuple[str, str], ...] | None = None  # per column: (source column, kind) when SQL can hash both sides
     key_family: str = "other"
     has_pos: bool = False  # the target has this contributor's _pos_ column (the sink prepared it)
+    union: bool = False  # one of several feeds creating distinct rows of the table: its rows are those it wrote
 
     @property
     def id(self) -> str:
@@ -258,9 +263,18 @@ class Feed:
         return f"({self.col(sd)} IS NOT NULL)" if sd else "false"
 
     @property
+    def scope_sql(self) -> str:
+        """The target rows that belong to this feed at all: every row, or for a union feed the
+        rows it wrote (its position column is set). Rows outside the scope are never its
+        extras, never read as its rows."""
+        if self.spec.union:
+            return f"({self.col(self.spec.pos_column)} IS NOT NULL)"
+        return "true"
+
+    @property
     def digest_filter_sql(self) -> str:
         """Which target rows the feed answers for in a digest (a merge follower: rows holding its data)."""
-        return "true" if self.spec.creates_row else f"NOT {self.owned_null_sql}"
+        return self.scope_sql if self.spec.creates_row else f"NOT {self.owned_null_sql}"
 
     def counts_in_digest(self, fields: list[str]) -> bool:
         return self.spec.creates_row or not self.owned_null_fields(fields)

@@ -93,9 +93,11 @@ class TargetReader:
                 f"FROM {feed.table_sql} AS t")
 
     def rows(self, feed: Feed, where: str, args: Sequence) -> dict[str, ActualRow]:
-        """Every target row in the range (a follower's too: a row without its data is a row)."""
+        """Every target row of the feed in the range (a follower's too: a row without its data
+        is a row; a union feed's: only the rows it wrote)."""
         out = {}
-        for k, h, pos, onull, deleted in self.execute(f"{self._row_select(feed)} WHERE {where}", args):
+        for k, h, pos, onull, deleted in self.execute(
+                f"{self._row_select(feed)} WHERE ({where}) AND {feed.scope_sql}", args):
             out[k] = ActualRow(k, int(h), tuple(pos) if pos is not None else None, bool(onull), bool(deleted))
         return out
 

@@ -324,7 +324,7 @@ def test_whatsapp_duplicate_the_chat_copy_wins(ms):
     assert ms.map_event(main("c", "WhatsAppConfig", after=whatsapp(1, isActive=1))) == []
     assert ms.map_event(main("d", "WhatsAppConfig", before=whatsapp(1))) == []
     [op] = ms.map_event(chat("c", "WhatsAppConfig", after=whatsapp("clwa01", lastVerifiedAt=None)))
-    assert shape(op) == ("app.whatsapp_integrations", "upsert", (chat_id("WhatsAppConfig", "clwa01"),), {
+    assert shape(op) == ("app.integrations", "upsert", (chat_id("WhatsAppConfig", "clwa01"),), {
         "id": chat_id("WhatsAppConfig", "clwa01"),
         "application_id": main_id("Application", 11),  # a main-database id, remapped as main remaps it
         "type": "whatsapp", "name": "WhatsApp",
@@ -332,6 +332,55 @@ def test_whatsapp_duplicate_the_chat_copy_wins(ms):
                    "access_token": "EAAB", "webhook_verify_token": "verify"},
         "is_active": True, "last_verified_at": None, "created_at": CREATED_AT, "updated_at": UPDATED_AT,
     }, "whatsappconfig", True)
+
+
+def slack(id=4, **kw):
+    row = {"id": id, "applicationId": 11, "teamId": "T0001", "teamName": None, "botUserId": "U0BOT",
+           "botToken": "xoxb-1", "scope": "chat:write", "installedBySlackUserId": None,
+           "createdAt": CREATED, "updatedAt": UPDATED}
+    return {**row, **kw}
+
+
+def test_slack_installations_are_integrations_of_type_slack(ms):
+    [op] = ms.map_event(main("c", "SlackInstallation", after=slack()))
+    assert shape(op) == ("app.integrations", "upsert", (main_id("SlackInstallation", 4),), {
+        "id": main_id("SlackInstallation", 4), "application_id": main_id("Application", 11),
+        "type": "slack", "name": "Slack",  # no team name: the default
+        "config": {"team_id": "T0001", "team_name": None, "bot_user_id": "U0BOT", "bot_token": "xoxb-1",
+                   "scope": "chat:write", "installed_by_slack_user_id": None},
+        "is_active": True, "created_at": CREATED_AT, "updated_at": UPDATED_AT,
+    }, "slackinstallation", True)
+    assert ms.map_event(main("c", "SlackInstallation", after=slack(teamName="Acme")))[0].values["name"] == "Acme"
+    [gone] = ms.map_event(main("d", "SlackInstallation", before=slack()))
+    assert (gone.table, gone.kind, gone.key, gone.contributor) == ("app.integrations", "delete", op.key,
+                                                                    "slackinstallation")
+
+
+def test_integrations_are_a_union_of_three_feeds_that_never_collide(ms):
+    """The seed's single app.integrations holds ApplicationIntegration, SlackInstallation and
+    the chat copy of WhatsAppConfig rows: three union feeds with overlapping columns, each its
+    own position column, keys from distinct UUID namespaces."""
+    feeds = {(tm.qualified, t.contributor): t for tm in ms.tables.values() for t in tm.targets
+             if t.table == "app.integrations"}
+    assert set(feeds) == {("legacy_main.ApplicationIntegration", "applicationintegration"),
+                          ("legacy_main.SlackInstallation", "slackinstallation"),
+                          ("legacy_chat.WhatsAppConfig", "whatsappconfig")}
+    assert all(t.spec.union and t.spec.creates_row and t.spec.on_delete == "hard" for t in feeds.values())
+    common = set.intersection(*({n for n, _ in t.columns} for t in feeds.values()))
+    assert {"id", "application_id", "type", "name", "config", "is_active"} <= common
+    integration = {"id": 4, "applicationId": 11, "type": "MCP", "name": "Tool", "config": '{"url": "u"}',
+                   "isActive": 1, "lastVerifiedAt": None, "createdAt": CREATED, "updatedAt": UPDATED}
+    ops = [*ms.map_event(main("c", "ApplicationIntegration", after=integration)),
+           *ms.map_event(main("c", "SlackInstallation", after=slack(4))),
+           *ms.map_event(chat("c", "WhatsAppConfig", after=whatsapp("4", lastVerifiedAt=None)))]
+    # the same legacy id in each table: three distinct rows, each with its own contributor
+    assert len({o.key for o in ops}) == 3 and len({o.contributor for o in ops}) == 3
+    assert [o.values["type"] for o in ops] == ["mcp", "slack", "whatsapp"]
+    assert {o.table for o in ops} == {"app.integrations"}
+    assert not any(t in TARGET for t in ("app.slack_integrations", "app.whatsapp_integrations"))
+    # the enum holds every kind's label
+    enum = (CHIPP / "target" / "01_schemas_and_enums.sql").read_text()
+    assert "CREATE TYPE integration_type AS ENUM ('mcp', 'oauth', 'api_key', 'slack', 'whatsapp');" in enum
 
 
 def application(id=11, **kw):

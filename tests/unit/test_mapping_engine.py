@@ -815,6 +815,91 @@ def test_contributors_whose_position_columns_collide_are_a_config_error(tmp_path
         compile_yaml(tmp_path, tables)
 
 
+# --- union -------------------------------------------------------------------------------------------
+
+
+UNION = """\
+- source: legacy_main
+  table: ApiIntegration
+  targets:
+    - table: app.integrations
+      union: true
+      columns:
+        id: {key: id}
+        type: {const: api}
+        name: name
+- source: legacy_main
+  table: SlackInstallation
+  targets:
+    - table: app.integrations
+      union: true
+      columns:
+        id: {key: id}
+        type: {const: slack}
+        name: {from: teamName, default: Slack}
+        config: {pack: {team_id: teamId}}
+"""
+
+
+def test_union_feeds_may_write_the_same_columns_of_distinct_rows(tmp_path):
+    ms = compile_yaml(tmp_path, UNION)
+    [a] = ms.map_event(mysql_change("c", "ApiIntegration", after={"id": 1, "name": "k"}))
+    [s] = ms.map_event(mysql_change("c", "SlackInstallation", after={"id": 1, "teamName": None, "teamId": "T1"}))
+    assert a.table == s.table == "app.integrations"
+    assert a.key != s.key  # the same legacy id, distinct UUID namespaces
+    assert (a.contributor, s.contributor) == ("apiintegration", "slackinstallation")
+    assert a.creates_row and s.creates_row
+    assert (a.values["type"], s.values["type"], s.values["name"]) == ("api", "slack", "Slack")
+    [d] = ms.map_event(mysql_change("d", "SlackInstallation", before={"id": 1, "teamName": None, "teamId": "T1"}))
+    assert (d.kind, d.key, d.contributor) == ("delete", s.key, "slackinstallation")
+    feeds = ms.target_tables()["app.integrations"]
+    assert all(t.spec.union for t in feeds)
+
+
+def test_overlapping_creating_feeds_without_union_are_an_error_that_says_union(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        compile_yaml(tmp_path, UNION.replace("      union: true\n", "", 1))
+    text = str(info.value)
+    assert "app.integrations.name is also written by" in text or "app.integrations.type is also written by" in text
+    assert "mark them all `union: true`" in text
+    with pytest.raises(ConfigError, match="mark them all `union: true`"):
+        compile_yaml(tmp_path, UNION.replace("      union: true\n", ""))
+
+
+def test_union_feeds_still_need_distinct_contributors(tmp_path):
+    tables = UNION.replace("      union: true\n", "      union: true\n      contributor: integ\n")
+    with pytest.raises(ConfigError, match="contributor 'integ' is also used by"):
+        compile_yaml(tmp_path, tables)
+
+
+def test_a_union_feed_must_create_rows(tmp_path):
+    tables = UNION.replace("      union: true\n", "      union: true\n      creates_row: false\n", 1)
+    with pytest.raises(ConfigError, match="union"):
+        compile_yaml(tmp_path, tables)
+
+
+def test_a_merge_contributor_of_a_union_table_must_not_write_a_union_feeds_columns(tmp_path):
+    follower = """\
+- source: legacy_main
+  table: IntegrationStats
+  targets:
+    - table: app.integrations
+      contributor: stats
+      creates_row: false
+      on_delete: clear
+      columns:
+        id: {ref: legacy_main.SlackInstallation, ref_column: installationId}
+        {col}: {from: uses, type: int}
+"""
+    ms = compile_yaml(tmp_path, UNION + follower.replace("{col}", "uses"))
+    assert {t.contributor for t in ms.target_tables()["app.integrations"]} == \
+        {"apiintegration", "slackinstallation", "stats"}
+    with pytest.raises(ConfigError) as info:
+        compile_yaml(tmp_path, UNION + follower.replace("{col}", "name"))
+    assert "app.integrations.name is also written by" in str(info.value)
+    assert "a union feed and a merge contributor must not write the same columns" in str(info.value)
+
+
 def test_composite_key_order_is_the_same_for_upsert_and_delete(tmp_path):
     tables = """\
 - source: legacy_main

@@ -57,7 +57,8 @@ CREATE TYPE job_status AS ENUM ('PENDING', 'ACTIVE', 'COMPLETE', 'ERROR', 'CANCE
 -- CORRECTION: the seed's app.integrations uses `type integration_type NOT NULL` but its enum
 -- list never creates integration_type, so the table could not be created. The labels are
 -- the ones the seed's comment on that column gives ('mcp', 'oauth', 'api_key', 'slack',
--- 'whatsapp'), lower case as written there.
+-- 'whatsapp'), lower case as written there. 'slack' and 'whatsapp' are needed: the table
+-- holds SlackInstallation and WhatsAppConfig rows too (02_app.sql).
 CREATE TYPE integration_type AS ENUM ('mcp', 'oauth', 'api_key', 'slack', 'whatsapp');
 
 -- CORRECTION: the seed says "DeveloperRole - rename to workspace_role" but never creates

@@ -376,6 +376,13 @@ CREATE TABLE app.application_actions (
 );
 
 -- app.integrations (was ApplicationIntegration)
+-- As the seed says, this one table holds all three kinds of integrations: the
+-- ApplicationIntegration rows ('mcp', 'oauth', 'api_key'), SlackInstallation as rows of type
+-- 'slack' and the deduplicated (chat database) WhatsAppConfig as rows of type 'whatsapp',
+-- each kind's details in `config`. The three legacy tables are union feeds of this table
+-- (config/chipp/mappings/main.yaml and chat.yaml); their keys come from distinct UUID
+-- namespaces, so their rows never collide. integration_type (01_schemas_and_enums.sql)
+-- includes the 'slack' and 'whatsapp' labels.
 CREATE TABLE app.integrations (
   id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
   application_id UUID NOT NULL REFERENCES app.applications(id),
@@ -391,37 +398,6 @@ CREATE TABLE app.integrations (
   is_active BOOLEAN DEFAULT TRUE,
   last_verified_at TIMESTAMPTZ,
 
-  created_at TIMESTAMPTZ DEFAULT NOW(),
-  updated_at TIMESTAMPTZ DEFAULT NOW()
-);
-
--- CORRECTION (interim, until the replicator can express it): the seed puts SlackInstallation
--- and the deduplicated WhatsAppConfig into app.integrations as rows of type 'slack' and
--- 'whatsapp', next to the ApplicationIntegration rows. Three legacy tables each creating
--- their own rows of one target table is a union, which the mapping engine does not support
--- yet (several feeds of one table are a merge: each must own distinct columns). Until it
--- does, they land in these two tables of exactly the same shape, so that moving them is one
--- INSERT ... SELECT and a `table:` change in config/chipp/mappings/main.yaml and chat.yaml.
-CREATE TABLE app.slack_integrations (
-  id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
-  application_id UUID NOT NULL REFERENCES app.applications(id),
-  type integration_type NOT NULL DEFAULT 'slack' CHECK (type = 'slack'),
-  name TEXT NOT NULL,
-  config JSONB NOT NULL DEFAULT '{}',
-  is_active BOOLEAN DEFAULT TRUE,
-  last_verified_at TIMESTAMPTZ,
-  created_at TIMESTAMPTZ DEFAULT NOW(),
-  updated_at TIMESTAMPTZ DEFAULT NOW()
-);
-
-CREATE TABLE app.whatsapp_integrations (
-  id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
-  application_id UUID NOT NULL REFERENCES app.applications(id),
-  type integration_type NOT NULL DEFAULT 'whatsapp' CHECK (type = 'whatsapp'),
-  name TEXT NOT NULL,
-  config JSONB NOT NULL DEFAULT '{}',
-  is_active BOOLEAN DEFAULT TRUE,
-  last_verified_at TIMESTAMPTZ,
   created_at TIMESTAMPTZ DEFAULT NOW(),
   updated_at TIMESTAMPTZ DEFAULT NOW()
 );

@@ -65,6 +65,4 @@ CREATE INDEX idx_ws_members_user ON app.workspace_members(user_id);
 CREATE INDEX idx_lead_forms_app ON app.lead_generation_forms(application_id);
 CREATE INDEX idx_actions_collection ON app.actions(collection_id);
 CREATE INDEX idx_integrations_app ON app.integrations(application_id);
-CREATE INDEX idx_slack_integrations_app ON app.slack_integrations(application_id);
-CREATE INDEX idx_whatsapp_integrations_app ON app.whatsapp_integrations(application_id);
 CREATE INDEX idx_video_jobs_app ON internal.video_generation_jobs(application_id);
