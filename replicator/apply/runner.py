@@ -71,6 +71,7 @@ class Runner:
         self.stage_seconds = (0.0, 0.0, 0.0)
         self.failing_stage: str | None = None  # set while a transient failure is being retried
         self.lag_messages: dict[tuple[str, int], int] = {}
+        self._lag_refreshed = 0.0
         self.assigned: list[TopicPartition] = []
         kafka = {"bootstrap.servers": settings.kafka_bootstrap_servers, **settings.kafka_extra}
         self.consumer = Consumer({
@@ -180,7 +181,7 @@ class Runner:
 
     def _refresh_idle_lag(self) -> None:
         now = time.monotonic()
-        if now - getattr(self, "_lag_refreshed", 0.0) < 5 or not self.assigned:
+        if now - self._lag_refreshed < 5 or not self.assigned:
             return
         self._lag_refreshed = now
         try:
