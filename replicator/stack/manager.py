@@ -67,6 +67,12 @@ class Stack:
                 continue
             part.stop()  # a stale PID file or a half-dead process
             part.start()
+            if part is self.broker:
+                # the broker keeps topics in memory: a fresh broker has lost the schema
+                # history and change topics, so the worker's stored binlog offsets point
+                # past data that no longer exists. Forget them; the connector re-snapshots.
+                self.connect.stop()
+                self.connect.forget_offsets()
             echo(f"{part.name:9} up          {part.endpoint()}  log {part.log}")
         self.start_connect(echo)
 

@@ -351,6 +351,10 @@ class ConnectWorker(Part):
     def healthy(self) -> bool:
         return self.running() and self.connector_states_ok()
 
+    def forget_offsets(self) -> None:
+        """Drop the source offsets the worker stored, so its connectors start with a snapshot."""
+        (self.dir / "connect.offsets").unlink(missing_ok=True)
+
     def connector_states(self) -> list[dict]:
         try:
             return json.loads(self.status_file.read_text())["connectors"]
