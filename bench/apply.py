@@ -106,13 +106,14 @@ def main() -> None:
         marks["events"] = totals.changes  # row changes only, not the schema-change topic
 
     runner = Runner(s, ms, on_batch=on_batch)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if args.profile and args.profile != "log":
         import cProfile
 
         cProfile.runctx("runner.run()", globals(), {"runner": runner}, args.profile)
     else:
         runner.run()
+    cpu_s = time.process_time() - cpu_start
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     events = int(marks.get("events", 0))
     # from the first consume call to the last commit: includes the group join
@@ -134,6 +135,8 @@ def main() -> None:
     copy_rate = len(rows) / copy_s
     print(f"applied {events} events -> {len(rows)} rows in {apply_s:.1f}s "
           f"(steady state after the group join: {events / steady_s:,.0f} events/s)")
+    print(f"apply process CPU time: {cpu_s:.1f}s in {apply_s:.1f}s wall "
+          f"({cpu_s / events * 1e6:.1f} us of CPU per event, all threads)")
     print(f"plain COPY of the {len(rows)} final rows: {copy_s:.2f}s")
     print(f"apply_events_per_s={apply_rate:.0f} copy_rows_per_s={copy_rate:.0f} "
           f"ratio={apply_rate / copy_rate:.2f} peak_rss_mb={rss_mb:.0f}")

@@ -7,6 +7,12 @@ broker's acknowledgement, and only then commit the Kafka offsets. A crash at any
 replays from the last committed offsets; the sink's position checks make that replay
 harmless (docs/delivery-guarantees.md).
 
+Two stages overlap: while one apply thread writes batch N to PostgreSQL, the main thread
+consumes and maps batch N+1. At most one batch is in flight; batch N+1 is handed to the
+apply thread only after batch N's transaction committed and its offsets were committed,
+so the order of writes, and of offset commits, is the order of consumption. A rebalance
+waits for the in-flight batch and commits it before giving partitions up.
+
 Transient errors (database restarting, broker away) are retried with capped exponential
 backoff, keeping the same batch; terminal errors of one event send that event to the DLQ
 and the pipeline goes on.
@@ -17,6 +23,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
@@ -24,7 +31,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 
 from replicator import metrics
 from replicator.apply.dlq import DeadLetter, DeadLetterWriter
-from replicator.apply.sink import ApplyStats, PostgresSink
+from replicator.apply.sink import ApplyStats, PostgresSink, WritePlan, WritePlanner
 from replicator.config import Settings
 from replicator.errors import (ApplyError, ReplicatorError, SchemaDriftError, TerminalError, TransientError,
                                classify_db_error)
@@ -43,6 +50,19 @@ class Mapped:
     event: ChangeEvent | None = None
     ops: list[TargetOp] = field(default_factory=list)
     error: BaseException | None = None
+
+
+@dataclass
+class Batch:
+    """One consumed batch on its way through the two stages."""
+
+    msgs: list[Message]
+    mapped: list[Mapped]
+    plan: WritePlan | None = None  # None: write event by event (planning failed)
+    spans: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # first, last offset
+    n_ops: int = 0
+    map_s: float = 0.0
+    apply_s: float = 0.0
 
 
 @dataclass
@@ -66,6 +86,7 @@ class Runner:
         self.totals = RunTotals()
         self.conn: psycopg.Connection | None = None
         self.sink: PostgresSink | None = None
+        self.planner = WritePlanner(mappings)
         self.last_progress = time.monotonic()
         self.idle_since = time.monotonic()
         self.stage_seconds = (0.0, 0.0, 0.0)
@@ -73,6 +94,8 @@ class Runner:
         self.lag_messages: dict[tuple[str, int], int] = {}
         self._lag_refreshed = 0.0
         self.assigned: list[TopicPartition] = []
+        self._apply_thread = ThreadPoolExecutor(1, thread_name_prefix="apply")
+        self._inflight: tuple[Batch, Future[None]] | None = None
         kafka = {"bootstrap.servers": settings.kafka_bootstrap_servers, **settings.kafka_extra}
         self.consumer = Consumer({
             **kafka,
@@ -166,6 +189,7 @@ class Runner:
                 msgs = self.consumer.consume(self.s.batch_max_events, self.s.batch_max_wait_ms / 1000)
                 msgs = [m for m in msgs if not self._is_error(m)]
                 if not msgs:
+                    self.finish_inflight()  # nothing new: commit what is being applied now
                     self._refresh_idle_lag()
                     # idle only counts once partitions are assigned: a group join takes seconds
                     if (self.s.stop_after_idle_s is not None and self.assigned
@@ -176,7 +200,11 @@ class Runner:
                 self.idle_since = time.monotonic()
                 self.process(msgs)
         finally:
-            self.close()
+            try:
+                self.finish_inflight()  # drain: SIGTERM ends with the last batch committed
+            finally:
+                self._apply_thread.shutdown(wait=True)
+                self.close()
         return self.totals
 
     def _refresh_idle_lag(self) -> None:
@@ -208,8 +236,9 @@ class Runner:
         log.info("replicator.partitions_assigned", partitions=[f"{p.topic}[{p.partition}]" for p in partitions])
 
     def _on_revoke(self, consumer, partitions) -> None:
-        # batches are applied and committed before the next consume(), so nothing is in
-        # flight here: the next owner starts exactly after our last commit
+        # finish and commit the batch being applied, so the next owner starts exactly
+        # after it: nothing lost, nothing applied twice
+        self.finish_inflight()
         self.assigned = []
         metrics.ASSIGNED_PARTITIONS.set(0)
         log.info("replicator.partitions_revoked", partitions=[f"{p.topic}[{p.partition}]" for p in partitions])
@@ -225,20 +254,46 @@ class Runner:
     # one batch
 
     def process(self, msgs: list[Message]) -> None:
+        """Map a consumed batch (this thread), then hand it to the apply thread once the
+        previous batch is applied and committed."""
         t0 = time.perf_counter()
-        mapped = [self._map(m) for m in msgs]
-        t1 = time.perf_counter()
-        self._retry("apply", lambda: self._apply(mapped))
-        t2 = time.perf_counter()
-        dead = [m for m in mapped if m.error is not None]
+        batch = Batch(msgs, [self._map(m) for m in msgs], spans=_offset_spans(msgs))
+        ops = [op for m in batch.mapped if m.error is None for op in m.ops]
+        batch.n_ops = len(ops)
+        try:
+            # reduce, group and COPY-encode here too: the apply thread then mostly waits
+            # on PostgreSQL, and the two threads contend less for the GIL
+            batch.plan = self.planner.plan(ops)
+        except Exception as exc:  # noqa: BLE001 - a bug in planning: isolate the event responsible
+            log.warning("replicator.plan_failed", error=str(exc)[:300], events=len(msgs))
+        batch.map_s = time.perf_counter() - t0
+        self.finish_inflight()
+        self._inflight = (batch, self._apply_thread.submit(self._write, batch))
+
+    def finish_inflight(self) -> None:
+        """Wait for the batch in the apply thread; commit its offsets once it is durable.
+        Re-raises what stopped the apply (its offsets then stay uncommitted)."""
+        if self._inflight is None:
+            return
+        batch, done = self._inflight
+        self._inflight = None
+        done.result()
+        t0 = time.perf_counter()
+        self._retry("commit", lambda: self._commit(batch.spans))
+        self.stage_seconds = (batch.map_s, batch.apply_s, time.perf_counter() - t0)
+        self._observe(batch)
+
+    def _write(self, batch: Batch) -> None:
+        """The apply thread: one PostgreSQL transaction, then the batch's dead letters,
+        acknowledged by the broker before the offsets may be committed."""
+        t0 = time.perf_counter()
+        self._retry("apply", lambda: self._apply(batch))
+        dead = [m for m in batch.mapped if m.error is not None]
         for m in dead:
             self._dead_letter(m)
         if dead:
             self._retry("dlq", self.dlq.flush)
-        self._retry("commit", lambda: self._commit(msgs))
-        t3 = time.perf_counter()
-        self.stage_seconds = (t1 - t0, t2 - t1, t3 - t2)
-        self._observe(mapped)
+        batch.apply_s = time.perf_counter() - t0
 
     def _map(self, msg: Message) -> Mapped:
         out = Mapped(msg)
@@ -260,26 +315,28 @@ class Runner:
             out.error = exc
         return out
 
-    def _apply(self, mapped: list[Mapped]) -> None:
+    def _apply(self, batch: Batch) -> None:
         self._connect()
         assert self.conn is not None and self.sink is not None
-        ops = [op for m in mapped if m.error is None for op in m.ops]
-        if not ops:
+        if not batch.n_ops:
             return
         t0 = time.perf_counter()
-        try:
-            with self.conn.transaction():
-                stats = self.sink.apply(ops)
-        except psycopg.Error as exc:
-            self.sink.forget_stages()
-            err = classify_db_error(exc)
-            if err.transient:
-                self._reset_connection()
-                raise err from exc
-            # a terminal refusal in the batch: find the events responsible, one by one
-            log.warning("replicator.batch_refused", error=str(err), events=len(mapped))
-            stats = self._apply_one_by_one(mapped)
-        self._record(stats, len(ops), time.perf_counter() - t0)
+        if batch.plan is None:
+            stats = self._apply_one_by_one(batch.mapped)
+        else:
+            try:
+                with self.conn.transaction():
+                    stats = self.sink.execute(batch.plan)
+            except psycopg.Error as exc:
+                self.sink.forget_stages()
+                err = classify_db_error(exc)
+                if err.transient:
+                    self._reset_connection()
+                    raise err from exc
+                # a terminal refusal in the batch: find the events responsible, one by one
+                log.warning("replicator.batch_refused", error=str(err), events=len(batch.mapped))
+                stats = self._apply_one_by_one(batch.mapped)
+        self._record(stats, batch.n_ops, time.perf_counter() - t0)
 
     def _apply_one_by_one(self, mapped: list[Mapped]) -> ApplyStats:
         assert self.conn is not None and self.sink is not None
@@ -301,6 +358,8 @@ class Runner:
                     if err.transient:
                         raise err from exc
                     m.error = err
+                except Exception as exc:  # noqa: BLE001 - planning this event's ops failed: its problem only
+                    m.error = exc
         return total
 
     def _record(self, stats: ApplyStats, n_ops: int, seconds: float) -> None:
@@ -331,14 +390,12 @@ class Runner:
         log.error("replicator.dead_letter", reason=str(exc)[:500], error_class=reason, table=table,
                   topic=m.msg.topic(), partition=m.msg.partition(), offset=m.msg.offset())
 
-    def _commit(self, msgs: list[Message]) -> None:
-        last: dict[tuple[str, int], int] = {}
-        for m in msgs:
-            k = (m.topic(), m.partition())
-            last[k] = max(last.get(k, -1), m.offset())
-        self.consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()], asynchronous=False)
-        for (t, p), o in last.items():
-            self._record_lag_messages(t, p, o + 1)
+    def _commit(self, spans: dict[tuple[str, int], list[int]]) -> None:
+        """Commit the offset after the last message of each partition in the batch."""
+        self.consumer.commit(offsets=[TopicPartition(t, p, last + 1) for (t, p), (_first, last) in spans.items()],
+                             asynchronous=False)
+        for (t, p), (_first, last) in spans.items():
+            self._record_lag_messages(t, p, last + 1)
 
     def _record_lag_messages(self, topic: str, partition: int, committed: int) -> None:
         """Log end offset minus committed offset. The end offset is the high watermark the
@@ -367,39 +424,44 @@ class Runner:
             return False, f"stuck: nothing applied for {idle:.0f}s while {waiting} messages wait"
         return True, "ready"
 
-    def _observe(self, mapped: list[Mapped]) -> None:
+    def _observe(self, batch: Batch) -> None:
         now = time.time()
+        # one pass, keyed by topic; labels are resolved once per topic, not per event
         newest: dict[str, int] = {}
         counts: dict[tuple[str, str, str], int] = {}
-        for m in mapped:
+        tables: dict[str, str] = {}
+        dead = 0
+        for m in batch.mapped:
             ev = m.event
+            if m.error is not None:
+                dead += 1
             if ev is None or ev.kind != "change":
                 continue
-            outcome = "dead_letter" if m.error is not None else ("applied" if m.ops else "filtered")
-            k = (ev.source_table, ev.op or "", outcome)
+            topic = ev.coordinates.topic
+            if topic not in tables:
+                tables[topic] = ev.source_table
+            k = (topic, ev.op or "", "dead_letter" if m.error is not None else ("applied" if m.ops else "filtered"))
             counts[k] = counts.get(k, 0) + 1
-            if ev.source_ts_ms is not None and ev.source_ts_ms > newest.get(ev.source_table, 0):
-                newest[ev.source_table] = ev.source_ts_ms
+            ts = ev.source_ts_ms
+            if ts is not None and ts > newest.get(topic, 0):
+                newest[topic] = ts
         # one increment per label set, not per event: labels() lookups cost microseconds
-        for (table, op, outcome), n in counts.items():
-            metrics.EVENTS.labels(table, op, outcome).inc(n)
-        for table, ts in newest.items():
-            metrics.LAST_APPLIED_TS.labels(table).set(ts / 1000)
-            metrics.LAG_SECONDS.labels(table).set(max(0.0, now - ts / 1000))
-        metrics.BATCH_SIZE.observe(len(mapped))
-        self.totals.events += len(mapped)
+        for (topic, op, outcome), n in counts.items():
+            metrics.EVENTS.labels(tables[topic], op, outcome).inc(n)
+        for topic, ts in newest.items():
+            metrics.LAST_APPLIED_TS.labels(tables[topic]).set(ts / 1000)
+            metrics.LAG_SECONDS.labels(tables[topic]).set(max(0.0, now - ts / 1000))
+        metrics.BATCH_SIZE.observe(len(batch.mapped))
+        self.totals.events += len(batch.mapped)
         self.totals.changes += sum(counts.values())
         self.totals.batches += 1
         self.last_progress = time.monotonic()
         map_s, apply_s, commit_s = self.stage_seconds
-        spans: dict[tuple[str, int], list[int]] = {}
-        for m in mapped:
-            span = spans.setdefault((m.msg.topic(), m.msg.partition()), [m.msg.offset(), m.msg.offset()])
-            span[0], span[1] = min(span[0], m.msg.offset()), max(span[1], m.msg.offset())
-        log.info("replicator.batch_applied", events=len(mapped), ops=sum(len(m.ops) for m in mapped),
-                 tables=sorted({t for t, _op, _outcome in counts}), positions=[f"{t}[{p}]@{a}-{b}" for (t, p), (a, b) in spans.items()],
-                 dead_letters=sum(1 for m in mapped if m.error is not None),
-                 map_ms=round(map_s * 1000, 1), apply_ms=round(apply_s * 1000, 1), commit_ms=round(commit_s * 1000, 1))
+        log.info("replicator.batch_applied", events=len(batch.mapped), ops=batch.n_ops,
+                 tables=sorted(set(tables.values())),
+                 positions=[f"{t}[{p}]@{a}-{b}" for (t, p), (a, b) in batch.spans.items()],
+                 dead_letters=dead, map_ms=round(map_s * 1000, 1), apply_ms=round(apply_s * 1000, 1),
+                 commit_ms=round(commit_s * 1000, 1))
         if self.on_batch:
             self.on_batch(self.totals)
 
@@ -431,3 +493,19 @@ class Runner:
                 raise TransientError(f"stopping while {stage} kept failing: {err}")
             time.sleep(delay)
             delay = min(delay * 2, self.s.retry_max_backoff_s)
+
+
+def _offset_spans(msgs: list[Message]) -> dict[tuple[str, int], list[int]]:
+    """(topic, partition) -> [first offset, last offset] of a consumed batch."""
+    spans: dict[tuple[str, int], list[int]] = {}
+    for m in msgs:
+        k = (m.topic(), m.partition())
+        o = m.offset()
+        span = spans.get(k)
+        if span is None:
+            spans[k] = [o, o]
+        elif o > span[1]:
+            span[1] = o
+        elif o < span[0]:
+            span[0] = o
+    return spans

@@ -9,22 +9,29 @@ after the delete cannot resurrect the row. Union feeds (`union: true`: several f
 creating distinct rows of one table) need nothing special: each upserts and deletes only
 its own rows, under its own position column and tombstones.
 
-One call to `apply` writes one batch inside the caller's transaction:
-1. reduce the batch to the newest operation per (table, key, contributor);
-2. per table: hard deletes (+ tombstones), then upserts through a staged COPY and one
-   `INSERT ... ON CONFLICT DO UPDATE ... WHERE old position <= new position`, then updates
-   of contributors that do not create rows, then clears (a merge contributor's delete).
+Writing one batch has two halves, so that the runner can prepare batch N+1 while batch N
+is being written:
+* `plan` (pure Python, no connection): reduce the batch to the newest operation per
+  (table, key, contributor), group it per table and column shape, and encode each group's
+  rows as COPY text;
+* `execute` (inside the caller's transaction), per table: hard deletes (+ tombstones),
+  then upserts through a staged COPY and one `INSERT ... ON CONFLICT DO UPDATE ... WHERE
+  old position <= new position`, then updates of contributors that do not create rows,
+  then clears (a merge contributor's delete); finally parked writes whose row now exists.
+`apply(ops)` is both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
 
-from replicator.apply.copy_text import Unencodable, encode_row
+from replicator.apply.copy_text import Unencodable, encode_values
 from replicator.mapping.engine import MappingSet, TargetOp, position_column
 
 META_SCHEMA = "_replicator"
@@ -39,7 +46,8 @@ def key_text(key: Sequence[object]) -> str:
 
 
 def pos_text(position: Sequence[int]) -> str:
-    return "{" + ",".join(str(int(p)) for p in position) + "}"
+    """A source position as PostgreSQL array text: (3, 100, 0) -> {3,100,0}."""
+    return "{" + ",".join(map(str, map(int, position))) + "}"
 
 
 @dataclass
@@ -63,14 +71,95 @@ def reduce_ops(ops: Iterable[TargetOp]) -> list[TargetOp]:
     its deletion time rather than reduced to a write that cannot create it.
     """
     newest: dict[tuple, TargetOp] = {}
+    get = newest.get
     for op in ops:
         k = (op.table, op.key, op.contributor)
-        cur = newest.get(k)
-        if cur is None or cur.position <= op.position:
-            if cur is not None and op.kind == "upsert" and not op.creates_row and cur.kind == "upsert":
-                op = replace(cur, values={**cur.values, **op.values}, position=op.position)
+        cur = get(k)
+        if cur is None:
+            newest[k] = op
+        elif cur.position <= op.position:
+            if op.kind == "upsert" and not op.creates_row and cur.kind == "upsert":
+                op = cur._replace(values={**cur.values, **op.values}, position=op.position)
             newest[k] = op
     return list(newest.values())
+
+
+@dataclass
+class DeleteGroup:
+    """Hard deletes of one contributor of one table: key texts and positions as arrays."""
+
+    table: str
+    contributor: str
+    keys: list[str]
+    positions: list[str]
+
+
+@dataclass
+class CopyGroup:
+    """Rows of one shape (contributor, columns) for one table, ready for COPY.
+
+    `kind` is `upsert` (the contributor creates rows) or `update` (it fills rows another
+    contributor created, or clears its columns: parked when the row does not exist yet).
+    """
+
+    kind: Literal["upsert", "update"]
+    table: str
+    contributor: str
+    columns: tuple[str, ...]  # the COPY columns, without the trailing _pos
+    payload: bytes | None  # COPY text, or None when a value had no text encoding
+    rows: list[list[Any]] | None  # the fallback for psycopg's own dumpers
+    count: int
+    cleared: int = 0
+
+
+@dataclass
+class WritePlan:
+    """One batch, reduced, grouped and encoded: what `execute` runs."""
+
+    steps: list[DeleteGroup | CopyGroup]
+    per_table: dict[str, int]
+
+
+class WritePlanner:
+    """Turns a batch of target operations into a `WritePlan`. Pure: no connection, so the
+    runner plans batch N+1 in its main thread while batch N is being written."""
+
+    def __init__(self, mappings: MappingSet) -> None:
+        self.key_columns = {(table, t.contributor): t.key
+                      for table, feeds in mappings.target_tables().items() for t in feeds}
+
+    def plan(self, ops: Iterable[TargetOp]) -> WritePlan:
+        """Reduce, group and encode a batch."""
+        by_table: dict[str, list[TargetOp]] = {}
+        for op in reduce_ops(ops):
+            tops = by_table.get(op.table)
+            if tops is None:
+                by_table[op.table] = tops = []
+            tops.append(op)
+        steps: list[DeleteGroup | CopyGroup] = []
+        for table, tops in by_table.items():
+            deletes, upserts, updates = [], [], []
+            for o in tops:
+                if o.kind == "delete":
+                    deletes.append(o)
+                elif o.kind == "upsert" and o.creates_row:
+                    upserts.append(o)
+                else:
+                    updates.append(o)  # non-creating contributors and clears
+            for contributor in dict.fromkeys(o.contributor for o in deletes):
+                mine = [o for o in deletes if o.contributor == contributor]
+                steps.append(DeleteGroup(table, contributor, [key_text(o.key) for o in mine],
+                                         [pos_text(o.position) for o in mine]))
+            for group in _by_shape(upserts):
+                steps.append(_copy_group("upsert", table, tuple(group[0].values), group))
+            for group in _by_shape(updates):
+                key_cols = self.key_columns[(table, group[0].contributor)]
+                columns = tuple(dict.fromkeys(key_cols + tuple(group[0].values)))
+                keyed = [o._replace(values={**dict(zip(key_cols, o.key)), **o.values}) for o in group]
+                cg = _copy_group("update", table, columns, keyed)
+                cg.cleared = sum(1 for o in group if o.kind == "clear")
+                steps.append(cg)
+        return WritePlan(steps, {t: len(tops) for t, tops in by_table.items()})
 
 
 class PostgresSink:
@@ -79,10 +168,15 @@ class PostgresSink:
     def __init__(self, conn: psycopg.Connection, mappings: MappingSet) -> None:
         self.conn = conn
         self.mappings = mappings
+        self.planner = WritePlanner(mappings)
+        self._feeds = mappings.target_tables()
+        self._keys = self.planner.key_columns
         self._stage_names: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._stage_seq = 0
+        self._statements: dict[tuple, sql.Composed] = {}
         # tables that can have parked writes: non-creating contributors and soft deletes
         self._tables_with_followers = sorted(
-            table for table, feeds in mappings.target_tables().items()
+            table for table, feeds in self._feeds.items()
             if any(not t.spec.creates_row or t.spec.on_delete == "soft" for t in feeds))
 
     def prepare(self) -> None:
@@ -105,7 +199,7 @@ class PostgresSink:
                     key text NOT NULL,
                     pos bigint[] NOT NULL,
                     PRIMARY KEY (target_table, contributor, key))""")
-            for table, feeds in self.mappings.target_tables().items():
+            for table, feeds in self._feeds.items():
                 schema, name = table.split(".", 1)
                 for t in feeds:
                     self.conn.execute(sql.SQL("ALTER TABLE {}.{} ADD COLUMN IF NOT EXISTS {} bigint[]").format(
@@ -113,50 +207,30 @@ class PostgresSink:
 
     def apply(self, ops: Iterable[TargetOp]) -> ApplyStats:
         """Write one batch. The caller owns the transaction and commits it."""
-        stats = ApplyStats()
-        by_table: dict[str, list[TargetOp]] = {}
-        for op in reduce_ops(ops):
-            by_table.setdefault(op.table, []).append(op)
-        for table, tops in by_table.items():
-            deletes = [o for o in tops if o.kind == "delete"]
-            upserts = [o for o in tops if o.kind == "upsert" and o.creates_row]
-            updates = [o for o in tops if o.kind == "upsert" and not o.creates_row]
-            clears = [o for o in tops if o.kind == "clear"]
-            if deletes:
-                self._delete(table, deletes, stats)
-            for group in _by_shape(upserts):
-                self._upsert(table, group, stats)
-            for group in _by_shape(updates + clears):
-                self._update_only(table, group, stats)
-            stats.per_table[table] = len(tops)
+        return self.execute(self.planner.plan(ops))
+
+    # executing: inside the caller's transaction
+
+    def execute(self, plan: WritePlan) -> ApplyStats:
+        stats = ApplyStats(per_table=dict(plan.per_table))
+        for step in plan.steps:
+            if isinstance(step, DeleteGroup):
+                self._delete(step, stats)
+                continue
+            stage = self._stage(step.table, step.columns)
+            self._copy(stage, step)
+            if step.kind == "upsert":
+                self._upsert(step, stage, stats)
+            else:
+                self._update_only(step, stage, stats)
+            # the stage may be reused in this transaction (union feeds share a shape, the
+            # one-by-one retry applies event after event): empty it now
+            self.conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(stage)))
         # rows created in this batch (here or by another pod earlier) may unblock parked
         # writes; drain them in the same transaction as the creating upsert
         for table in self._tables_with_followers:
             self._drain_pending(table, stats)
         return stats
-
-    def _delete(self, table: str, ops: list[TargetOp], stats: ApplyStats) -> None:
-        schema, name = table.split(".", 1)
-        for contributor in {o.contributor for o in ops}:
-            mine = [o for o in ops if o.contributor == contributor]
-            key_cols = self._key_columns(table, contributor)
-            pcol = pos_column(contributor)
-            keys = [key_text(o.key) for o in mine]
-            poss = [pos_text(o.position) for o in mine]
-            key_expr = _key_text_sql(key_cols, "t")
-            cur = self.conn.execute(
-                sql.SQL("DELETE FROM {}.{} AS t USING unnest(%s::text[], %s::text[]) AS d(k, p) "
-                        "WHERE {} = d.k AND (t.{} IS NULL OR t.{} <= d.p::bigint[])").format(
-                    sql.Identifier(schema), sql.Identifier(name), key_expr,
-                    sql.Identifier(pcol), sql.Identifier(pcol)),
-                (keys, poss))
-            stats.deleted += cur.rowcount
-            self.conn.execute(
-                f"INSERT INTO {META_SCHEMA}.tombstones (target_table, contributor, key, pos) "
-                "SELECT %s, %s, k, p::bigint[] FROM unnest(%s::text[], %s::text[]) AS d(k, p) "
-                "ON CONFLICT (target_table, contributor, key) DO UPDATE SET pos = EXCLUDED.pos "
-                "WHERE tombstones.pos < EXCLUDED.pos",
-                (table, contributor, keys, poss))
 
     def forget_stages(self) -> None:
         """Call after a rollback (of the transaction or a savepoint): stage tables created
@@ -169,7 +243,7 @@ class PostgresSink:
         name = self._stage_names.get(k)
         if name is None:
             # a fresh name each time: after a rollback the old one may or may not exist
-            self._stage_seq = getattr(self, "_stage_seq", 0) + 1
+            self._stage_seq += 1
             name = f"_stage_{self._stage_seq}"
             schema, tname = table.split(".", 1)
             self.conn.execute(sql.SQL(
@@ -180,65 +254,68 @@ class PostgresSink:
             self._stage_names[k] = name
         return name
 
-    def _copy(self, stage: str, columns: tuple[str, ...], ops: list[TargetOp]) -> None:
-        # the position as array text: psycopg's list dumper costs more than the row
-        rows = [[o.values[c] for c in columns] + [pos_text(o.position)] for o in ops]
+    def _copy(self, stage: str, group: CopyGroup) -> None:
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, columns + ("_pos",))))
-        try:
-            data = "".join(map(encode_row, rows)).encode()
-        except Unencodable:
-            data = None
+            sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, group.columns + ("_pos",))))
         with self.conn.cursor().copy(statement) as cp:
-            if data is not None:
-                cp.write(data)
+            if group.payload is not None:
+                cp.write(group.payload)
             else:
-                for r in rows:
+                for r in group.rows or ():
                     cp.write_row(r)
 
-    def _upsert(self, table: str, ops: list[TargetOp], stats: ApplyStats) -> None:
-        schema, name = table.split(".", 1)
-        contributor = ops[0].contributor
-        columns = tuple(ops[0].values)
-        key_cols = self._key_columns(table, contributor)
-        pcol = pos_column(contributor)
-        stage = self._stage(table, columns)
-        self._copy(stage, columns, ops)
-        ident = sql.Identifier
-        non_key = [c for c in columns if c not in key_cols]
-        set_clause = sql.SQL(", ").join(
-            [sql.SQL("{} = EXCLUDED.{}").format(ident(c), ident(c)) for c in non_key]
-            + [sql.SQL("{} = EXCLUDED.{}").format(ident(pcol), ident(pcol))])
-        cur = self.conn.execute(sql.SQL(
-            "INSERT INTO {sch}.{tbl} AS t ({cols}, {pcol}) "
-            "SELECT {cols}, _pos FROM {stage} AS s "
-            "WHERE NOT EXISTS (SELECT 1 FROM {meta}.tombstones tb WHERE tb.target_table = %s "
-            "AND tb.contributor = %s AND tb.key = {skey} AND tb.pos >= s._pos) "
-            "ON CONFLICT ({keys}) DO UPDATE SET {set} "
-            "WHERE t.{pcol} IS NULL OR t.{pcol} <= EXCLUDED.{pcol}").format(
-                sch=ident(schema), tbl=ident(name), cols=sql.SQL(", ").join(map(ident, columns)),
-                pcol=ident(pcol), stage=ident(stage), meta=ident(META_SCHEMA),
-                skey=_key_text_sql(key_cols, "s"), keys=sql.SQL(", ").join(map(ident, key_cols)),
-                set=set_clause),
-            (table, contributor))
-        stats.upserted += cur.rowcount
-        stats.stale += len(ops) - cur.rowcount
-        self.conn.execute(sql.SQL("TRUNCATE {}").format(ident(stage)))
+    def _delete(self, group: DeleteGroup, stats: ApplyStats) -> None:
+        schema, name = group.table.split(".", 1)
+        pcol = pos_column(group.contributor)
+        key_expr = _key_text_sql(self._keys[(group.table, group.contributor)], "t")
+        cur = self.conn.execute(
+            sql.SQL("DELETE FROM {}.{} AS t USING unnest(%s::text[], %s::text[]) AS d(k, p) "
+                    "WHERE {} = d.k AND (t.{} IS NULL OR t.{} <= d.p::bigint[])").format(
+                sql.Identifier(schema), sql.Identifier(name), key_expr,
+                sql.Identifier(pcol), sql.Identifier(pcol)),
+            (group.keys, group.positions))
+        stats.deleted += cur.rowcount
+        self.conn.execute(
+            f"INSERT INTO {META_SCHEMA}.tombstones (target_table, contributor, key, pos) "
+            "SELECT %s, %s, k, p::bigint[] FROM unnest(%s::text[], %s::text[]) AS d(k, p) "
+            "ON CONFLICT (target_table, contributor, key) DO UPDATE SET pos = EXCLUDED.pos "
+            "WHERE tombstones.pos < EXCLUDED.pos",
+            (group.table, group.contributor, group.keys, group.positions))
 
-    def _update_only(self, table: str, ops: list[TargetOp], stats: ApplyStats) -> None:
+    def _upsert(self, group: CopyGroup, stage: str, stats: ApplyStats) -> None:
+        k = ("upsert", group.table, group.contributor, group.columns, stage)
+        statement = self._statements.get(k)
+        if statement is None:
+            schema, name = group.table.split(".", 1)
+            key_cols = self._keys[(group.table, group.contributor)]
+            pcol = pos_column(group.contributor)
+            ident = sql.Identifier
+            non_key = [c for c in group.columns if c not in key_cols]
+            set_clause = sql.SQL(", ").join(
+                [sql.SQL("{} = EXCLUDED.{}").format(ident(c), ident(c)) for c in non_key]
+                + [sql.SQL("{} = EXCLUDED.{}").format(ident(pcol), ident(pcol))])
+            statement = self._statements[k] = sql.SQL(
+                "INSERT INTO {sch}.{tbl} AS t ({cols}, {pcol}) "
+                "SELECT {cols}, _pos FROM {stage} AS s "
+                "WHERE NOT EXISTS (SELECT 1 FROM {meta}.tombstones tb WHERE tb.target_table = %s "
+                "AND tb.contributor = %s AND tb.key = {skey} AND tb.pos >= s._pos) "
+                "ON CONFLICT ({keys}) DO UPDATE SET {set} "
+                "WHERE t.{pcol} IS NULL OR t.{pcol} <= EXCLUDED.{pcol}").format(
+                    sch=ident(schema), tbl=ident(name), cols=sql.SQL(", ").join(map(ident, group.columns)),
+                    pcol=ident(pcol), stage=ident(stage), meta=ident(META_SCHEMA),
+                    skey=_key_text_sql(key_cols, "s"), keys=sql.SQL(", ").join(map(ident, key_cols)),
+                    set=set_clause)
+        cur = self.conn.execute(statement, (group.table, group.contributor))
+        stats.upserted += cur.rowcount
+        stats.stale += group.count - cur.rowcount
+
+    def _update_only(self, group: CopyGroup, stage: str, stats: ApplyStats) -> None:
         """Contributors that fill rows another contributor created, and clears."""
-        schema, name = table.split(".", 1)
-        contributor = ops[0].contributor
-        columns = tuple(ops[0].values)
-        key_cols = self._key_columns(table, contributor)
-        all_cols = tuple(dict.fromkeys(key_cols + columns))
-        pcol = pos_column(contributor)
-        stage = self._stage(table, all_cols)
-        keyed = [TargetOp(o.table, o.kind, o.key, {**dict(zip(key_cols, o.key)), **o.values}, o.contributor,
-                          o.position, o.legacy_key, o.source_table, o.creates_row) for o in ops]
-        self._copy(stage, all_cols, keyed)
+        schema, name = group.table.split(".", 1)
+        key_cols = self._keys[(group.table, group.contributor)]
+        pcol = pos_column(group.contributor)
         ident = sql.Identifier
-        non_key = [c for c in columns if c not in key_cols]
+        non_key = [c for c in group.columns if c not in key_cols]
         sets = [sql.SQL("{} = s.{}").format(ident(c), ident(c)) for c in non_key] + \
                [sql.SQL("{} = s._pos").format(ident(pcol))]
         join = sql.SQL(" AND ").join(sql.SQL("t.{} = s.{}").format(ident(k), ident(k)) for k in key_cols)
@@ -247,9 +324,9 @@ class PostgresSink:
             "AND (t.{pcol} IS NULL OR t.{pcol} <= s._pos)").format(
                 sch=ident(schema), tbl=ident(name), sets=sql.SQL(", ").join(sets), stage=ident(stage),
                 join=join, pcol=ident(pcol)))
-        n_cleared = sum(1 for o in ops if o.kind == "clear")
-        stats.cleared += min(n_cleared, cur.rowcount)
-        stats.upserted += cur.rowcount - min(n_cleared, cur.rowcount)
+        cleared = min(group.cleared, cur.rowcount)
+        stats.cleared += cleared
+        stats.upserted += cur.rowcount - cleared
         # the row does not exist yet (its creator's event has not arrived): park the write,
         # keeping only the newest per key, instead of losing it or blocking the pipeline
         cur = self.conn.execute(sql.SQL(
@@ -260,16 +337,14 @@ class PostgresSink:
             "parked_at = now() WHERE pending.pos <= EXCLUDED.pos").format(
                 meta=ident(META_SCHEMA), skey=_key_text_sql(key_cols, "s"), stage=ident(stage), sch=ident(schema),
                 tbl=ident(name), join=join),
-            (table, contributor))
+            (group.table, group.contributor))
         stats.parked += cur.rowcount
-        # the stage is reused within this transaction; empty it for the next group
-        self.conn.execute(sql.SQL("TRUNCATE {}").format(ident(stage)))
 
     def _drain_pending(self, table: str, stats: ApplyStats) -> None:
         """Apply parked writes whose target row now exists, position-guarded, then forget them."""
         schema, name = table.split(".", 1)
         ident = sql.Identifier
-        for t in self.mappings.target_tables()[table]:
+        for t in self._feeds[table]:
             if t.spec.creates_row and t.spec.on_delete != "soft":
                 continue
             pcol = pos_column(t.contributor)
@@ -290,18 +365,30 @@ class PostgresSink:
                 (table, t.contributor))
             stats.unparked += cur.rowcount
 
-    def _key_columns(self, table: str, contributor: str) -> tuple[str, ...]:
-        for t in self.mappings.target_tables()[table]:
-            if t.contributor == contributor:
-                return t.key
-        raise KeyError(f"{table} has no contributor {contributor}")
+
+def _copy_group(kind: Literal["upsert", "update"], table: str, columns: tuple[str, ...],
+                ops: list[TargetOp]) -> CopyGroup:
+    """Encode one shape's rows (values in `columns` order, then the position) as COPY text."""
+    values_of = itemgetter(*columns) if len(columns) > 1 else (lambda v: (v[columns[0]],))
+    try:
+        payload = "".join([f"{encode_values(values_of(o.values))}\t{pos_text(o.position)}\n"
+                           for o in ops]).encode()
+        return CopyGroup(kind, table, ops[0].contributor, columns, payload, None, len(ops))
+    except Unencodable:
+        # a value type without a text encoding here: psycopg's dumpers know more types
+        rows = [[*values_of(o.values), pos_text(o.position)] for o in ops]
+        return CopyGroup(kind, table, ops[0].contributor, columns, None, rows, len(ops))
 
 
 def _by_shape(ops: list[TargetOp]) -> list[list[TargetOp]]:
     """Group ops that write the same columns for the same contributor (one COPY each)."""
     groups: dict[tuple, list[TargetOp]] = {}
     for o in ops:
-        groups.setdefault((o.contributor, tuple(o.values)), []).append(o)
+        k = (o.contributor, tuple(o.values))
+        g = groups.get(k)
+        if g is None:
+            groups[k] = g = []
+        g.append(o)
     return list(groups.values())
 
 

@@ -12,7 +12,7 @@ from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from replicator import metrics
-from replicator.apply.runner import Runner
+from replicator.apply.runner import Runner, _offset_spans
 from replicator.config import Settings
 from replicator.mapping.loader import load_mappings
 from replicator.stack.manager import REPO_ROOT
@@ -37,13 +37,13 @@ def test_lag_messages_is_log_end_minus_committed(stack):
         got = []
         while len(got) < 4:
             got += [m for m in r.consumer.consume(4 - len(got), 5) if m.error() is None]
-        r._commit(got)
+        r._commit(_offset_spans(got))
         assert r.lag_messages[(topic, 0)] == 6
         assert metrics.LAG_MESSAGES.labels(topic, "0")._value.get() == 6
         rest = []
         while len(rest) < 6:
             rest += [m for m in r.consumer.consume(6 - len(rest), 5) if m.error() is None]
-        r._commit(rest)
+        r._commit(_offset_spans(rest))
         assert r.lag_messages[(topic, 0)] == 0
     finally:
         r.consumer.close()

@@ -10,6 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from replicator.keys import (
+    key_remapper,
     KEY_LIMIT,
     NAMESPACE,
     KeyRegistry,
@@ -259,3 +260,15 @@ def test_other_keys_are_v5_and_not_reversible(db, table, key):
     u = remap_key(db, table, key)
     assert u.version == 5
     assert KeyRegistry([(db, table)]).reverse(u) is None
+
+
+@given(names, names, st.one_of(any_keys, st.uuids(), st.none()))
+def test_the_bound_remapper_of_the_hot_path_equals_remap_key(db, table, key):
+    """key_remapper takes a short path for in-range ints; it must agree with remap_key
+    on every key (and keep None as None), including the UUID's hash and text."""
+    got = key_remapper(db, table)(key)
+    if key is None:
+        assert got is None
+        return
+    want = remap_key(db, table, key)
+    assert got == want and str(got) == str(want) and hash(got) == hash(want) and got.version == want.version
