@@ -158,7 +158,10 @@ def decode_message(topic: str, partition: int, offset: int,
     key_obj = _loads(key, "message key", coords)
     if value is None:
         return ChangeEvent(kind="tombstone", coordinates=coords, key=key_obj if isinstance(key_obj, dict) else None)
-    env = _loads(value, "message value", coords)
+    try:
+        env = _json_loads(value)
+    except (ValueError, UnicodeDecodeError):
+        env = _loads(value, "message value", coords)  # raises the DecodeError
     if not isinstance(env, dict):
         raise DecodeError("message value is not a JSON object", topic=topic, partition=partition, offset=offset)
     # a converter with schemas.enable=true wraps the envelope; accept it so a worker

@@ -47,6 +47,8 @@ def key_text(key: Sequence[object]) -> str:
 
 def pos_text(position: Sequence[int]) -> str:
     """A source position as PostgreSQL array text: (3, 100, 0) -> {3,100,0}."""
+    if len(position) == 3:  # MySQL's (file, pos, row): the common case, formatted in one step
+        return "{%d,%d,%d}" % position
     return "{" + ",".join(map(str, map(int, position))) + "}"
 
 
@@ -383,12 +385,19 @@ def _copy_group(kind: Literal["upsert", "update"], table: str, columns: tuple[st
 def _by_shape(ops: list[TargetOp]) -> list[list[TargetOp]]:
     """Group ops that write the same columns for the same contributor (one COPY each)."""
     groups: dict[tuple, list[TargetOp]] = {}
+    last_values, last_group = None, None
     for o in ops:
+        # consecutive ops of one shape are the rule: compare key views before hashing a tuple
+        if last_group is not None and o.contributor == last_group[0].contributor \
+                and o.values.keys() == last_values.keys():
+            last_group.append(o)
+            continue
         k = (o.contributor, tuple(o.values))
         g = groups.get(k)
         if g is None:
             groups[k] = g = []
         g.append(o)
+        last_values, last_group = o.values, g
     return list(groups.values())
 
 
