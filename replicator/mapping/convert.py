@@ -279,12 +279,14 @@ def _make_float(tz: tzinfo | None, options: Mapping[str, Any]) -> Converter:
 
 def _make_boolean(tz: tzinfo | None, options: Mapping[str, Any]) -> Converter:
     def conv(value: Any) -> Any:
+        if type(value) is int:
+            # mysql tinyint(1): any nonzero value is true, as in mysql itself
+            return value != 0
         if value is None:
             return None
         if value is True or value is False:
             return value
         if _is_int(value):
-            # mysql tinyint(1): any nonzero value is true, as in mysql itself
             return value != 0
         if isinstance(value, str):
             found = _BOOL_TEXT.get(value.strip().lower())
@@ -332,7 +334,16 @@ def _make_timestamptz(tz: tzinfo | None, options: Mapping[str, Any]) -> Converte
         except (OverflowError, ValueError) as exc:
             raise _fail("timestamptz", value, f"out of range ({exc})") from None
 
+    # the common case (a UTC source, epoch milliseconds, not zero) in one step: the
+    # general path below gives the same instant (a unit test holds them equal)
+    utc_millis = source_is_utc and _opt_choice(options, "precision", _PRECISIONS, "ms", "timestamptz") == "ms"
+
     def conv(value: Any) -> Any:
+        if utc_millis and type(value) is int and value:
+            try:
+                return _EPOCH_UTC + timedelta(0, 0, 0, value)
+            except OverflowError:
+                pass  # the general path reports it
         if value is None:
             return None
         if _is_int(value):

@@ -653,3 +653,27 @@ def test_vector_bad_dimensions_option():
 )
 def test_results_are_adaptable_by_psycopg(kind, value, options, literal):
     assert Transformer().as_literal(convert(kind, value, tz=UTC, options=options)) == literal
+
+
+@given(st.one_of(st.integers(min_value=-(2**62), max_value=2**62), st.just(0), st.none()))
+def test_the_utc_millisecond_fast_path_agrees_with_the_general_path(ms):
+    """A UTC source with epoch milliseconds takes a one-step path; the general path (here:
+    the same instants given in microseconds) must give the same answers, errors included."""
+    fast = get_converter("timestamptz", tz=UTC)
+    general = get_converter("timestamptz", tz=UTC, options={"precision": "us"})
+    try:
+        want = general(ms * 1000 if ms is not None else None)
+    except ConversionError:
+        with pytest.raises(ConversionError):
+            fast(ms)
+        return
+    assert fast(ms) == want
+
+
+@given(st.one_of(st.integers(min_value=-5, max_value=5), st.booleans(), st.none(),
+                 st.sampled_from(["true", "false", "1", "0"])))
+def test_boolean_fast_path_keeps_every_answer(value):
+    conv = get_converter("boolean")
+    want = None if value is None else (value if isinstance(value, bool) else
+                                       (value != 0 if isinstance(value, int) else value in ("true", "1")))
+    assert conv(value) == want
