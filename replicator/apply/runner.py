@@ -268,8 +268,7 @@ class Runner:
         ops = [op for m in batch.mapped if m.error is None for op in m.ops]
         batch.n_ops = len(ops)
         try:
-            # reduce, group and COPY-encode here too: the apply thread then mostly waits
-            # on PostgreSQL, and the two threads contend less for the GIL
+            # reduce and group here, while the apply thread writes the previous batch
             batch.plan = self.planner.plan(ops)
         except Exception as exc:  # noqa: BLE001 - a bug in planning: isolate the event responsible
             log.warning("replicator.plan_failed", error=str(exc)[:300], events=len(msgs))

@@ -12,12 +12,14 @@ its own rows, under its own position column and tombstones.
 Writing one batch has two halves, so that the runner can prepare batch N+1 while batch N
 is being written:
 * `plan` (pure Python, no connection): reduce the batch to the newest operation per
-  (table, key, contributor), group it per table and column shape, and encode each group's
-  rows as COPY text;
+  (table, key, contributor), group it per table and column shape, and lay each group out
+  as value tuples with the Python types seen per column;
 * `execute` (inside the caller's transaction), per table: hard deletes (+ tombstones),
   then upserts through a staged COPY and one `INSERT ... ON CONFLICT DO UPDATE ... WHERE
   old position <= new position`, then updates of contributors that do not create rows,
   then clears (a merge contributor's delete); finally parked writes whose row now exists.
+  Each group is COPYed in PostgreSQL's binary format when its values allow it
+  (copy_binary.py), else as COPY text.
 `apply(ops)` is both.
 """
 
@@ -31,6 +33,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
+from replicator.apply.copy_binary import binary_ok, binary_payload, column_types
 from replicator.apply.copy_text import Unencodable, encode_values
 from replicator.mapping.engine import MappingSet, TargetOp, position_column
 
@@ -108,8 +111,9 @@ class CopyGroup:
     table: str
     contributor: str
     columns: tuple[str, ...]  # the COPY columns, without the trailing _pos
-    payload: bytes | None  # COPY text, or None when a value had no text encoding
-    rows: list[list[Any]] | None  # the fallback for psycopg's own dumpers
+    rows: list[tuple[Any, ...]]  # values in `columns` order
+    positions: list[tuple[int, ...]]  # the source position of each row
+    types: list[frozenset[type]]  # the Python types seen in each column
     count: int
     cleared: int = 0
 
@@ -174,6 +178,7 @@ class PostgresSink:
         self._feeds = mappings.target_tables()
         self._keys = self.planner.key_columns
         self._stage_names: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._stage_types: dict[str, tuple[list[int], list[str]]] = {}  # stage -> column oids, type names
         self._stage_seq = 0
         self._statements: dict[tuple, sql.Composed] = {}
         # tables that can have parked writes: non-creating contributors and soft deletes
@@ -238,6 +243,7 @@ class PostgresSink:
         """Call after a rollback (of the transaction or a savepoint): stage tables created
         inside it are gone, so the next use must create them again."""
         self._stage_names.clear()
+        self._stage_types.clear()
 
     def _stage(self, table: str, columns: tuple[str, ...]) -> str:
         """A temp table with the target's column types for these columns, emptied at commit."""
@@ -253,18 +259,47 @@ class PostgresSink:
                 sql.Identifier(name), sql.SQL(", ").join(map(sql.Identifier, columns)),
                 sql.Identifier(schema), sql.Identifier(tname)))
             self.conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN _pos bigint[]").format(sql.Identifier(name)))
+            types = self.conn.execute(
+                "SELECT a.atttypid::int, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                (name,)).fetchall()
+            self._stage_types[name] = ([oid for oid, _ in types], [typname for _, typname in types])
             self._stage_names[k] = name
         return name
 
     def _copy(self, stage: str, group: CopyGroup) -> None:
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(stage), sql.SQL(", ").join(map(sql.Identifier, group.columns + ("_pos",))))
+        """COPY the group into its stage: binary when every value fits (copy_binary.py),
+        else as text encoded here, else through psycopg's text dumpers."""
+        columns = sql.SQL(", ").join(map(sql.Identifier, group.columns + ("_pos",)))
+        oids, pg_types = self._stage_types[stage]
+        if binary_ok(pg_types[:-1], group.types):
+            statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(stage), columns)
+            try:
+                data = binary_payload(group.rows, group.positions, oids)
+                with self.conn.cursor().copy(statement) as cp:
+                    if data is not None:
+                        cp.write(data)
+                    else:
+                        cp.set_types(oids)
+                        for row, pos in zip(group.rows, group.positions):
+                            cp.write_row((*row, list(pos)))
+            except psycopg.Error:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a dumper refused a value: a data error, not a crash
+                raise psycopg.DataError(f"binary COPY into {group.table}: {exc}") from exc
+            return
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(stage), columns)
+        try:
+            payload = "".join([f"{encode_values(row)}\t{pos_text(pos)}\n"
+                               for row, pos in zip(group.rows, group.positions)]).encode()
+        except Unencodable:
+            payload = None  # a value type without a text encoding here: psycopg knows more
         with self.conn.cursor().copy(statement) as cp:
-            if group.payload is not None:
-                cp.write(group.payload)
+            if payload is not None:
+                cp.write(payload)
             else:
-                for r in group.rows or ():
-                    cp.write_row(r)
+                for row, pos in zip(group.rows, group.positions):
+                    cp.write_row((*row, pos_text(pos)))
 
     def _delete(self, group: DeleteGroup, stats: ApplyStats) -> None:
         schema, name = group.table.split(".", 1)
@@ -370,16 +405,12 @@ class PostgresSink:
 
 def _copy_group(kind: Literal["upsert", "update"], table: str, columns: tuple[str, ...],
                 ops: list[TargetOp]) -> CopyGroup:
-    """Encode one shape's rows (values in `columns` order, then the position) as COPY text."""
+    """One shape's rows as value tuples in `columns` order, with the types seen per column
+    (which decide the COPY format when the group is written)."""
     values_of = itemgetter(*columns) if len(columns) > 1 else (lambda v: (v[columns[0]],))
-    try:
-        payload = "".join([f"{encode_values(values_of(o.values))}\t{pos_text(o.position)}\n"
-                           for o in ops]).encode()
-        return CopyGroup(kind, table, ops[0].contributor, columns, payload, None, len(ops))
-    except Unencodable:
-        # a value type without a text encoding here: psycopg's dumpers know more types
-        rows = [[*values_of(o.values), pos_text(o.position)] for o in ops]
-        return CopyGroup(kind, table, ops[0].contributor, columns, None, rows, len(ops))
+    rows = [values_of(o.values) for o in ops]
+    return CopyGroup(kind, table, ops[0].contributor, columns, rows, [o.position for o in ops],
+                     column_types(rows), len(ops))
 
 
 def _by_shape(ops: list[TargetOp]) -> list[list[TargetOp]]:

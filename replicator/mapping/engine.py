@@ -259,14 +259,20 @@ class MappingSet:
 
     def map_event(self, ev: ChangeEvent) -> list[TargetOp]:
         """The target operations one change event produces (the streaming entry point)."""
-        tm = self.table_for_event(ev)
-        row = ev.row
-        assert ev.op is not None and row is not None
+        # MySQL topics name database and table: one lookup (PostgreSQL's need a check)
+        tm = self.by_event.get((ev.source_name, ev.database, ev.table)) \
+            if ev.source_connector == "mysql" else None
+        if tm is None:
+            tm = self.table_for_event(ev)
+        op = ev.op
+        row = ev.before if op == "d" else ev.after
+        assert op is not None and row is not None
         if tm.spec.skip:
             return []
         try:
-            tm.check_drift(row, ev)
-            return tm.map_row(ev.op, row, ev.position, ev.source_ts_ms)
+            if not tm.known_columns.issuperset(row):
+                tm.check_drift(row, ev)
+            return tm.map_row(op, row, ev.position, ev.source_ts_ms)
         except MappingError as exc:
             exc.context.update(topic=ev.coordinates.topic, partition=ev.coordinates.partition,
                                offset=ev.coordinates.offset)

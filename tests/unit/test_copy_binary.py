@@ -1,0 +1,44 @@
+"""Unit tests for the binary-COPY decision (replicator/apply/copy_binary.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from psycopg.types.json import Jsonb
+
+from replicator.apply.copy_binary import NaiveDatetime, binary_ok, column_types
+
+UTC = dt.timezone.utc
+
+
+def test_column_types_per_column_and_naive_datetimes_are_marked():
+    rows = [(uuid.uuid4(), "a", dt.datetime(2024, 1, 1, tzinfo=UTC)),
+            (uuid.uuid4(), None, dt.datetime(2024, 1, 1))]
+    u, text, when = column_types(rows)
+    assert u == {uuid.UUID} and text == {str, type(None)}
+    assert when == {dt.datetime, NaiveDatetime}
+
+
+def test_values_matching_their_columns_go_binary():
+    rows = [(uuid.uuid4(), "a", True, 5, dt.datetime(2024, 1, 1, tzinfo=UTC), Decimal("1.5"), Jsonb({}), None)]
+    assert binary_ok(["uuid", "text", "bool", "int8", "timestamptz", "numeric", "jsonb", "text"], column_types(rows))
+
+
+def test_any_mismatch_sends_the_group_to_copy_text():
+    def ok(pg_type, value):
+        return binary_ok([pg_type], column_types([(value,)]))
+
+    assert not ok("text", 5)  # an int for a text column: PostgreSQL should judge it, as text
+    assert not ok("timestamptz", dt.datetime(2024, 1, 1))  # naive
+    assert not ok("int4", 5)  # range: left to PostgreSQL
+    assert not ok("int8", True)  # a bool is not an int here
+    assert not ok("app.status", "ACTIVE")  # enums and other types unknown to the table
+    assert not ok("date", dt.datetime(2024, 1, 1, tzinfo=UTC))  # a datetime is not a date
+    assert not ok("jsonb", {"k": 1})  # only psycopg's Jsonb wrapper
+    assert ok("text", None) and ok("uuid", None) and ok("app.status", None)  # NULL is NULL in any type
+
+
+def test_a_column_count_mismatch_is_never_binary():
+    assert not binary_ok(["uuid", "text"], column_types([(uuid.uuid4(),)]))
