@@ -38,6 +38,7 @@ from replicator.errors import (ApplyError, ReplicatorError, SchemaDriftError, Te
 from replicator.events import ChangeEvent, decode_message
 from replicator.logs import get_logger
 from replicator.mapping.engine import MappingSet, TargetOp
+from replicator.runtime import quiet_garbage_collector
 
 log = get_logger("replicator.apply")
 
@@ -519,24 +520,15 @@ def _offset_spans(msgs: list[Message]) -> dict[tuple[str, int], list[int]]:
 
 
 def tune_interpreter() -> None:
-    """Two process-wide settings for the hot path (this process is the replicator).
+    """Process-wide settings for the hot path (this process is the replicator).
 
     The GIL switch interval: the apply thread mostly waits on PostgreSQL, but each time a
     statement returns it needs the GIL back, and the busy main thread gives it up only
     every switch interval (5 ms by default). With half a dozen round trips a batch that
-    doubled the apply stage (measured: ~100 ms against ~55 ms at 0.5 ms).
-
-    The cyclic garbage collector: every event allocates dicts and tuples (no cycles: reference counting frees them), so
-    with the default thresholds the collector runs every 700 allocations and rescans the
-    whole in-flight batch and every long-lived object (the compiled mappings, pydantic,
-    librdkafka wrappers) again and again: measured, that was a third of the decode and
-    map time. `freeze` moves what exists at start-up out of the collector's sight for
-    good; the higher first threshold makes collections of young objects rarer.
+    doubled the apply stage (measured: ~100 ms against ~55 ms at 0.5 ms). And the garbage
+    collector (runtime.py).
     """
-    import gc
     import sys
 
     sys.setswitchinterval(0.0005)
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    quiet_garbage_collector()

@@ -344,6 +344,8 @@ def _make_timestamptz(tz: tzinfo | None, options: Mapping[str, Any]) -> Converte
                 return _EPOCH_UTC + timedelta(0, 0, 0, value)
             except OverflowError:
                 pass  # the general path reports it
+        if source_is_utc and type(value) is datetime and value.tzinfo is None:
+            return value.replace(tzinfo=_UTC)  # a UTC wall clock is the instant (reconcile reads these)
         if value is None:
             return None
         if _is_int(value):

@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from replicator.errors import ConfigError, ReplicatorError
 from replicator.mapping.engine import MappingSet, position_column
 from replicator.mapping.loader import load_mappings
+from replicator.runtime import quiet_garbage_collector
 from replicator.reconcile import report as rp
 from replicator.reconcile.checkpoint import Checkpoints, signature
 from replicator.reconcile.feeds import (FeedSpec, choose_strategy, compared_columns, family, feeds_of,
@@ -145,6 +146,7 @@ _WORKER: Context | None = None
 def _init_worker(paths: list[Path], env: Mapping[str, str], params: Mapping[str, dict], dsn: str, chunk: int) -> None:
     global _WORKER
     _WORKER = Context(load_mappings(paths, env), params, dsn, chunk)
+    quiet_garbage_collector()
 
 
 def _work(spec: FeedSpec, rng: Range | None, unit: str, pushdown: bool) -> UnitResult:
@@ -348,6 +350,7 @@ def run(opts: Options) -> rp.RunResult:
         result.error = str(exc)
         result.finished_at = time.time()
         return result
+    quiet_garbage_collector()  # this process maps rows too (one worker, rechecks, repair)
     all_targets = ms.target_tables()
     tables = list(dict.fromkeys(opts.tables)) or sorted(all_targets)
     unknown = [t for t in tables if t not in all_targets]

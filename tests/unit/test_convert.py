@@ -677,3 +677,10 @@ def test_boolean_fast_path_keeps_every_answer(value):
     want = None if value is None else (value if isinstance(value, bool) else
                                        (value != 0 if isinstance(value, int) else value in ("true", "1")))
     assert conv(value) == want
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+def test_a_naive_datetime_from_a_utc_source_takes_the_short_path_to_the_same_instant(wall):
+    fast = get_converter("timestamptz", tz=UTC)(wall)
+    general = get_converter("timestamptz", tz=ZoneInfo("Etc/GMT"))(wall)  # UTC by another name: general path
+    assert fast == general and fast.utcoffset() == timedelta(0)
