@@ -152,3 +152,21 @@ def test_pos_column_is_a_plain_identifier():
 
     for name in ("a", "Account", "ä-ö ü", "1st feed", "ünïcødé"):
         assert re.fullmatch(r"_pos_[a-z0-9_]+", pos_column(name))
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def test_ops_of_one_shape_in_any_key_order_form_one_group_with_values_in_column_order():
+    from replicator.apply.sink import WritePlanner
+    from replicator.mapping.loader import load_mappings
+    from replicator.stack.manager import REPO_ROOT
+
+    planner = WritePlanner(load_mappings([REPO_ROOT / "config" / "mappings"], env={}))
+    a = TargetOp("app.users", "upsert", (U1,), {"id": U1, "email": "a", "name": "A"}, "developer", (1, 1, 0))
+    b = TargetOp("app.users", "upsert", (U2,), {"name": "B", "id": U2, "email": "b"}, "developer", (1, 2, 0))
+    c = TargetOp("app.users", "upsert", (uuid.uuid4(),), {"id": U1, "email": "c"}, "developer", (1, 3, 0))
+    plan = planner.plan([a, b, c])
+    groups = [(g.columns, g.rows) for g in plan.steps]
+    assert groups == [(("id", "email", "name"), [(U1, "a", "A"), (U2, "b", "B")]), (("id", "email"), [(U1, "c")])]
+    assert plan.per_table == {"app.users": 3}
