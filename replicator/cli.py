@@ -217,12 +217,45 @@ def dlq_list(limit) -> None:
 @click.option("--table", default=None, help="only records of this source table")
 @click.option("--dry-run", is_flag=True, help="count what would be replayed")
 def dlq_replay(table, dry_run) -> None:
-    """Re-publish dead letters to their source topics (after the mapping has been fixed)."""
+    """Re-publish the outstanding dead letters to their source topics (after the mapping has
+    been fixed). Without --table they are then marked handled (`cutover check` stops counting
+    them); with --table the others stay outstanding, so nothing is marked."""
     from replicator.apply.dlq import replay
+    from replicator.cutover import replayed_group
 
     s = _settings()
-    n = replay(s.kafka_bootstrap_servers, s.dlq_topic, extra=s.kafka_extra, table=table, dry_run=dry_run)
+    n = replay(s.kafka_bootstrap_servers, s.dlq_topic, extra=s.kafka_extra, table=table, dry_run=dry_run,
+               handled_group=replayed_group(s))
     click.echo(f"{'would replay' if dry_run else 'replayed'} {n} record(s)")
+
+
+@main.group()
+def cutover() -> None:
+    """The switch to the new database."""
+
+
+@cutover.command("check")
+@mapping_option
+@click.option("--skip-reconcile", is_flag=True, help="trust a clean reconcile report made just before")
+@click.option("--workers", type=click.IntRange(1, 32), default=1, show_default=True, help="reconcile worker processes")
+@click.option("--json", "json_file", type=click.Path(path_type=Path), help="write the gates and the verdict as JSON")
+def cutover_check(mapping_paths, skip_reconcile, workers, json_file) -> None:
+    """Go/no-go: nothing waiting in Kafka, no outstanding dead letter, no parked write, every
+    foreign key enforced, and a clean reconcile. Exit 0 GO, 1 NO-GO, 2 could not check.
+    Stop the legacy writers first (docs/operations.md, "Cutover")."""
+    import json
+    import os
+
+    from replicator.cutover import as_json, check, verdict
+
+    s = _settings(**({"mapping_paths": list(mapping_paths)} if mapping_paths else {}))
+    ms = _mappings(s.mapping_paths)
+    gates = check(s, ms, dict(os.environ), run_reconcile=not skip_reconcile, workers=workers, echo=click.echo)
+    code = verdict(gates)
+    click.echo({0: "VERDICT: GO", 1: "VERDICT: NO-GO", 2: "VERDICT: UNKNOWN (a gate could not be checked)"}[code])
+    if json_file:
+        json_file.write_text(json.dumps(as_json(gates), indent=2))
+    sys.exit(code)
 
 
 @main.group()

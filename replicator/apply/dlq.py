@@ -82,8 +82,9 @@ def _consumer(bootstrap: str, extra: dict[str, str], group: str):
 
 
 def read_dead_letters(bootstrap: str, topic: str, *, extra: dict[str, str] | None = None,
-                      idle_timeout: float = 5.0, limit: int | None = None):
-    """Yield (offset, headers dict, key, value) of the dead-letter topic from the beginning,
+                      idle_timeout: float = 5.0, limit: int | None = None, after_group: str | None = None):
+    """Yield (partition, offset, headers dict, key, value) of the dead-letter topic, from the
+    beginning or from `after_group`'s committed offsets (the letters not handled yet),
     without committing anything (a throwaway group), until `idle_timeout` passes quietly.
     Reading to "the end" by idleness, not by the high watermark, because some brokers
     (Tansu) report a wrong one."""
@@ -97,7 +98,15 @@ def read_dead_letters(bootstrap: str, topic: str, *, extra: dict[str, str] | Non
         md = c.list_topics(topic, timeout=10).topics.get(topic)
         if md is None or md.error is not None:
             return
-        c.assign([TopicPartition(topic, p, 0) for p in md.partitions])
+        start = {p: 0 for p in md.partitions}
+        if after_group is not None:
+            marker = _consumer(bootstrap, extra or {}, after_group)
+            try:
+                for tp in marker.committed([TopicPartition(topic, p) for p in md.partitions], timeout=10):
+                    start[tp.partition] = max(tp.offset, 0)
+            finally:
+                marker.close()
+        c.assign([TopicPartition(topic, p, o) for p, o in start.items()])
         n, last = 0, time.monotonic()
         while time.monotonic() - last < idle_timeout:
             m = c.poll(0.5)
@@ -113,11 +122,20 @@ def read_dead_letters(bootstrap: str, topic: str, *, extra: dict[str, str] | Non
 
 
 def replay(bootstrap: str, topic: str, *, extra: dict[str, str] | None = None, table: str | None = None,
-           dry_run: bool = False) -> int:
-    """Re-publish dead letters to their source topics, key and value unchanged."""
+           dry_run: bool = False, handled_group: str | None = None) -> int:
+    """Re-publish dead letters to their source topics, key and value unchanged.
+
+    With `handled_group`, only the letters after that group's committed offsets are
+    replayed, and once the broker has acknowledged them all (and no `table` filter left
+    others behind) the group's offsets move past them: they are handled, and `replicator
+    cutover check` no longer counts them."""
+    from confluent_kafka import TopicPartition
+
     producer = Producer({"bootstrap.servers": bootstrap, **(extra or {}), "enable.idempotence": True})
     n = 0
-    for _p, _o, headers, key, value in read_dead_letters(bootstrap, topic, extra=extra):
+    last: dict[int, int] = {}
+    for _p, _o, headers, key, value in read_dead_letters(bootstrap, topic, extra=extra, after_group=handled_group):
+        last[_p] = max(last.get(_p, -1), _o)
         if table and headers.get("dlq.source_table") != table:
             continue
         src = headers.get("dlq.source_topic")
@@ -129,4 +147,10 @@ def replay(bootstrap: str, topic: str, *, extra: dict[str, str] | None = None, t
         n += 1
     if producer.flush(30):
         raise RuntimeError("replay: the broker did not acknowledge every record")
+    if handled_group is not None and not table and not dry_run and last:
+        marker = _consumer(bootstrap, extra or {}, handled_group)
+        try:
+            marker.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in last.items()], asynchronous=False)
+        finally:
+            marker.close()
     return n

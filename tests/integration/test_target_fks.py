@@ -39,3 +39,36 @@ def test_suspend_then_restore_reports_orphans_and_keeps_the_key_enforced(stack, 
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
             with conn.transaction():
                 conn.execute("INSERT INTO app.children VALUES (%s, %s)", (uuid.uuid4(), uuid.uuid4()))
+
+
+def test_cutover_gates_for_foreign_keys_and_parked_writes(stack, tmp_path):
+    from replicator.cutover import _gate_foreign_keys, _gate_parked
+
+    (tmp_path / "ddl.sql").write_text(DDL)
+    db = create_target_db(stack, [tmp_path / "ddl.sql"])
+    tables = ["app.children", "app.parents"]
+    with psycopg.connect(stack.postgres.dsn(db), autocommit=True) as conn:
+        assert _gate_foreign_keys(conn, tables).ok is True
+        assert _gate_parked(conn).ok is True  # no parked-writes table yet
+        suspend(conn, tables)
+        gate = _gate_foreign_keys(conn, tables)
+        assert gate.ok is False and "children_parent_id_fkey suspended" in gate.detail
+        conn.execute("INSERT INTO app.children VALUES (%s, %s)", (uuid.uuid4(), uuid.uuid4()))  # an orphan
+        restore(conn)  # re-added NOT VALID: the orphan stops validation
+        gate = _gate_foreign_keys(conn, tables)
+        assert gate.ok is False and "children_parent_id_fkey NOT VALID" in gate.detail
+        conn.execute("DELETE FROM app.children")
+        conn.execute("ALTER TABLE app.children VALIDATE CONSTRAINT children_parent_id_fkey")
+        assert _gate_foreign_keys(conn, tables).ok is True
+
+        from replicator.apply.sink import PostgresSink
+        from replicator.mapping.loader import load_mappings
+        from replicator.stack.manager import REPO_ROOT
+
+        conn.execute("CREATE TABLE app.users (id uuid PRIMARY KEY)")  # the slice mapping's target
+        PostgresSink(conn, load_mappings([REPO_ROOT / "config" / "mappings"], env={})).prepare()
+        assert _gate_parked(conn).ok is True
+        conn.execute("INSERT INTO _replicator.pending (target_table, contributor, key, pos, row) "
+                     "VALUES ('app.users', 'settings', 'k', '{1,2,0}', '{}')")
+        gate = _gate_parked(conn)
+        assert gate.ok is False and "app.users=1" in gate.detail
