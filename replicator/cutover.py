@@ -170,8 +170,9 @@ def check(s: Settings, ms: MappingSet, env: dict[str, str], *, run_reconcile: bo
     try:
         conn = psycopg.connect(s.target_dsn.get_secret_value(), autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
+        reason = f"target database unreachable: {type(exc).__name__}"  # never the DSN: it holds a password
         for name in ("parked_writes", "foreign_keys"):
-            gate(name, lambda name=name: Gate(name, None, f"target database unreachable: {type(exc).__name__}"))
+            gate(name, lambda name=name: Gate(name, None, reason))
     else:
         with conn:
             gate("parked_writes", lambda: _gate_parked(conn))
