@@ -236,10 +236,11 @@ def cutover() -> None:
 
 @cutover.command("check")
 @mapping_option
-@click.option("--skip-reconcile", is_flag=True, help="trust a clean reconcile report made just before")
+@click.option("--reconciled-within", type=click.FloatRange(0), default=None, metavar="SECONDS",
+              help="instead of running a reconcile, require each table's newest recorded one to be clean and this recent")
 @click.option("--workers", type=click.IntRange(1, 32), default=1, show_default=True, help="reconcile worker processes")
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="write the gates and the verdict as JSON")
-def cutover_check(mapping_paths, skip_reconcile, workers, json_file) -> None:
+def cutover_check(mapping_paths, reconciled_within, workers, json_file) -> None:
     """Go/no-go: nothing waiting in Kafka, no outstanding dead letter, no parked write, every
     foreign key enforced, and a clean reconcile. Exit 0 GO, 1 NO-GO, 2 could not check.
     Stop the legacy writers first (docs/operations.md, "Cutover")."""
@@ -250,7 +251,7 @@ def cutover_check(mapping_paths, skip_reconcile, workers, json_file) -> None:
 
     s = _settings(**({"mapping_paths": list(mapping_paths)} if mapping_paths else {}))
     ms = _mappings(s.mapping_paths)
-    gates = check(s, ms, dict(os.environ), run_reconcile=not skip_reconcile, workers=workers, echo=click.echo)
+    gates = check(s, ms, dict(os.environ), reconciled_within=reconciled_within, workers=workers, echo=click.echo)
     code = verdict(gates)
     click.echo({0: "VERDICT: GO", 1: "VERDICT: NO-GO", 2: "VERDICT: UNKNOWN (a gate could not be checked)"}[code])
     if json_file:

@@ -13,8 +13,10 @@ Each gate is checked exactly, from the systems themselves, and says why it faile
   its row);
 * `foreign_keys`: no foreign key is still suspended or NOT VALID on a mapped table
   (`replicator target fks restore` re-adds and validates them);
-* `reconcile`: a full `replicator reconcile` of every mapped table is clean (skippable with
-  `--skip-reconcile` when a clean report was produced just before).
+* `reconcile`: a full `replicator reconcile` of every mapped table is clean; or, with
+  `--reconciled-within N`, the newest reconcile recorded for every mapped table
+  (`_replicator.reconcile_runs`, written by any reconcile run) is clean and at most N
+  seconds old.
 
 Verdict: GO when every gate passes (exit 0), NO-GO when one fails (exit 1), and exit 2 when
 a gate could not be checked. The writers must already be stopped on the legacy side: the
@@ -151,9 +153,35 @@ def _gate_reconcile(s: Settings, env: dict[str, str], workers: int) -> Gate:
                                     "see `replicator reconcile --report`")
 
 
-def check(s: Settings, ms: MappingSet, env: dict[str, str], *, run_reconcile: bool = True, workers: int = 1,
-          max_read: int = 100_000, echo: Callable[[str], None] | None = None) -> list[Gate]:
-    """Every gate, in the order an operator fixes them; a gate that raises is UNKNOWN."""
+def _gate_recent_reconcile(conn: psycopg.Connection, tables: list[str], max_age_s: float) -> Gate:
+    from replicator.reconcile import history
+
+    if conn.execute("SELECT to_regclass(%s)", (history.TABLE,)).fetchone()[0] is None:
+        return Gate("reconcile", False, "no reconcile was ever recorded: run `replicator reconcile`")
+    runs = history.latest(lambda q, a=None: conn.execute(q, a).fetchall(), tables)
+    now = conn.execute("SELECT now()").fetchone()[0]
+    problems = []
+    for t in tables:
+        if t not in runs:
+            problems.append(f"{t} never reconciled")
+            continue
+        at, clean, _n = runs[t]
+        age = (now - at).total_seconds()
+        if not clean:
+            problems.append(f"{t} had differences ({age:.0f}s ago)")
+        elif age > max_age_s:
+            problems.append(f"{t} last clean {age:.0f}s ago")
+    if not problems:
+        return Gate("reconcile", True, f"every table's newest reconcile is clean and under {max_age_s:.0f}s old "
+                                       f"({sum(n for _, _, n in runs.values())} row(s) checked)")
+    return Gate("reconcile", False, f"{len(problems)} table(s) without a recent clean reconcile: "
+                                    f"{', '.join(problems[:6])}")
+
+
+def check(s: Settings, ms: MappingSet, env: dict[str, str], *, reconciled_within: float | None = None,
+          workers: int = 1, max_read: int = 100_000, echo: Callable[[str], None] | None = None) -> list[Gate]:
+    """Every gate, in the order an operator fixes them; a gate that raises is UNKNOWN.
+    `reconciled_within`: accept recorded reconciles this recent instead of running one."""
     gates: list[Gate] = []
 
     def gate(name: str, fn: Callable[[], Gate]) -> None:
@@ -171,16 +199,17 @@ def check(s: Settings, ms: MappingSet, env: dict[str, str], *, run_reconcile: bo
         conn = psycopg.connect(s.target_dsn.get_secret_value(), autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
         reason = f"target database unreachable: {type(exc).__name__}"  # never the DSN: it holds a password
-        for name in ("parked_writes", "foreign_keys"):
+        for name in ("parked_writes", "foreign_keys") + (("reconcile",) if reconciled_within is not None else ()):
             gate(name, lambda name=name: Gate(name, None, reason))
     else:
         with conn:
+            tables = sorted(ms.target_tables())
             gate("parked_writes", lambda: _gate_parked(conn))
-            gate("foreign_keys", lambda: _gate_foreign_keys(conn, sorted(ms.target_tables())))
-    if run_reconcile:
+            gate("foreign_keys", lambda: _gate_foreign_keys(conn, tables))
+            if reconciled_within is not None:
+                gate("reconcile", lambda: _gate_recent_reconcile(conn, tables, reconciled_within))
+    if reconciled_within is None:
         gate("reconcile", lambda: _gate_reconcile(s, env, workers))
-    else:
-        gate("reconcile", lambda: Gate("reconcile", True, "skipped (--skip-reconcile): a clean report must exist"))
     return gates
 
 

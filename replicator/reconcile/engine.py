@@ -30,6 +30,7 @@ from replicator.errors import ConfigError, ReplicatorError
 from replicator.mapping.engine import MappingSet, position_column
 from replicator.mapping.loader import load_mappings
 from replicator.runtime import quiet_garbage_collector
+from replicator.reconcile import history
 from replicator.reconcile import report as rp
 from replicator.reconcile.checkpoint import Checkpoints, signature
 from replicator.reconcile.feeds import (FeedSpec, choose_strategy, compared_columns, family, feeds_of,
@@ -365,6 +366,7 @@ def run(opts: Options) -> rp.RunResult:
         runner = Runner(opts, ms, params)
         ck = Checkpoints(runner.ctx.target)
         ck.ensure()
+        history.ensure(runner.ctx.target.execute)
         if not opts.resume:
             ck.clear(tables)
         plans = [plan_table(runner.ctx, t, opts) for t in tables]
@@ -374,6 +376,7 @@ def run(opts: Options) -> rp.RunResult:
                 continue
             tr = runner.run_table(tp, ck)
             result.tables.append(tr)
+            history.record(runner.ctx.target.execute, tr)
             if tr.complete:
                 metrics.RECONCILE_ROWS_CHECKED.labels(tp.table).inc(tr.rows_checked)
                 for kind in rp.KINDS:

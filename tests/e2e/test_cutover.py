@@ -58,9 +58,9 @@ def test_cutover_check_walks_the_operators_path(stack, tmp_path):
         # drift: a column the mapping does not cover; its events are dead-lettered, not guessed
         write("ALTER TABLE Developer ADD COLUMN githubHandle VARCHAR(64) NULL",
               "INSERT INTO Developer (id, email, name, githubHandle) VALUES (6, 'u6@example.com', 'n6', 'gh')")
-        wait_for(lambda: check(first, "--skip-reconcile")[1]["dead_letters"]["status"] == "FAIL", 90,
+        wait_for(lambda: check(first, "--reconciled-within", "3600")[1]["dead_letters"]["status"] == "FAIL", 90,
                  "the drift to be dead-lettered")
-        code, gates, out = check(first, "--skip-reconcile")
+        code, gates, out = check(first, "--reconciled-within", "3600")
         assert code == 1 and "VERDICT: NO-GO" in out, out
         assert gates["consumer_lag"]["status"] == "PASS" and "outstanding dead letter" in gates["dead_letters"]["detail"]
 
@@ -70,16 +70,19 @@ def test_cutover_check_walks_the_operators_path(stack, tmp_path):
                                 capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
         assert replay.returncode == 0 and "replayed 2 record(s)" in replay.stdout, replay.stdout + replay.stderr
         wait_for(lambda: rows() == 6, 90, "the replayed row")
-        wait_for(lambda: check(second, "--skip-reconcile")[0] == 0, 60, "the replayed letters to be applied")
+        wait_for(lambda: check(second, "--reconciled-within", "3600")[0] == 0, 60, "the replayed letters to be applied")
         code, gates, out = check(second)  # with the reconcile, through the fixed mapping
         assert code == 0 and gates["dead_letters"]["status"] == "PASS", out
 
     # the replicator is down and the legacy side still changes: not safe to switch
     write("INSERT INTO Developer (id, email, name) VALUES (7, 'u7@example.com', 'n7')",
           "UPDATE Developer SET name = 'changed' WHERE id = 1")
-    wait_for(lambda: check(second, "--skip-reconcile")[1]["consumer_lag"]["status"] == "FAIL", 60,
+    wait_for(lambda: check(second, "--reconciled-within", "3600")[1]["consumer_lag"]["status"] == "FAIL", 60,
              "Debezium to publish the changes")
     code, gates, out = check(second)
     assert code == 1, out
     assert "not yet applied" in gates["consumer_lag"]["detail"]
     assert gates["reconcile"]["status"] == "FAIL" and "app.users" in gates["reconcile"]["detail"], out
+    # that failed reconcile is on record: a recent-reconcile check refuses it too
+    code, gates, out = check(second, "--reconciled-within", "3600")
+    assert code == 1 and "app.users had differences" in gates["reconcile"]["detail"], out

@@ -72,3 +72,33 @@ def test_cutover_gates_for_foreign_keys_and_parked_writes(stack, tmp_path):
                      "VALUES ('app.users', 'settings', 'k', '{1,2,0}', '{}')")
         gate = _gate_parked(conn)
         assert gate.ok is False and "app.users=1" in gate.detail
+
+
+def test_cutover_gate_on_recorded_reconciles(stack, tmp_path):
+    from replicator.cutover import _gate_recent_reconcile
+    from replicator.reconcile import history
+    from replicator.reconcile.report import TableResult
+
+    (tmp_path / "ddl.sql").write_text(DDL)
+    db = create_target_db(stack, [tmp_path / "ddl.sql"])
+    with psycopg.connect(stack.postgres.dsn(db), autocommit=True) as conn:
+        def execute(q, a=None):
+            cur = conn.execute(q, a)
+            return cur.fetchall() if cur.description else []
+
+        tables = ["app.children", "app.parents"]
+        gate = _gate_recent_reconcile(conn, tables, 3600)
+        assert gate.ok is False and "no reconcile was ever recorded" in gate.detail
+        history.ensure(execute)
+        history.record(execute, TableResult("app.parents", rows_checked=3))
+        gate = _gate_recent_reconcile(conn, tables, 3600)
+        assert gate.ok is False and "app.children never reconciled" in gate.detail
+        history.record(execute, TableResult("app.children", rows_checked=5))
+        assert _gate_recent_reconcile(conn, tables, 3600).ok is True
+        assert "app.parents last clean" in _gate_recent_reconcile(conn, tables, 0).detail  # too old for 0 s
+        history.record(execute, TableResult("app.children", rows_checked=5, counts={**TableResult("x").counts,
+                                                                                   "missing": 1}))
+        gate = _gate_recent_reconcile(conn, tables, 3600)
+        assert gate.ok is False and "app.children had differences" in gate.detail
+        history.record(execute, TableResult("app.parents", complete=False))  # proves nothing: not kept
+        assert _gate_recent_reconcile(conn, ["app.parents"], 3600).ok is True
