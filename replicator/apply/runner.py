@@ -98,6 +98,7 @@ class Runner:
         self.failing_stage: str | None = None  # set while a transient failure is being retried
         self.lag_messages: dict[tuple[str, int], int] = {}
         self._lag_refreshed = 0.0
+        self._reconcile_refreshed = 0.0
         self.assigned: list[TopicPartition] = []
         self._apply_thread = ThreadPoolExecutor(1, thread_name_prefix="apply")
         self._inflight: tuple[Batch, Future[None]] | None = None
@@ -192,6 +193,7 @@ class Runner:
         self.idle_since = time.monotonic()
         try:
             while not self.stopping:
+                self._refresh_reconcile_metrics()
                 t0 = time.perf_counter()
                 msgs = self.consumer.consume(self.s.batch_max_events, self.s.batch_max_wait_ms / 1000)
                 consume_s = time.perf_counter() - t0
@@ -214,6 +216,21 @@ class Runner:
                 self._apply_thread.shutdown(wait=True)
                 self.close()
         return self.totals
+
+    def _refresh_reconcile_metrics(self, every_s: float = 60.0) -> None:
+        """Export the reconcile gauges from `_replicator.reconcile_runs` once a minute, on a
+        short connection of its own (the apply thread owns the other)."""
+        now = time.monotonic()
+        if now - self._reconcile_refreshed < every_s:
+            return
+        self._reconcile_refreshed = now
+        from replicator.reconcile.history import export_metrics
+
+        try:
+            with psycopg.connect(self.s.target_dsn.get_secret_value(), autocommit=True, connect_timeout=5) as conn:
+                export_metrics(conn)
+        except psycopg.Error as exc:  # the gauges keep their last values; the pipeline is unaffected
+            log.warning("replicator.reconcile_metrics_unavailable", error=type(exc).__name__)
 
     def _refresh_idle_lag(self) -> None:
         now = time.monotonic()

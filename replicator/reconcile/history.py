@@ -44,3 +44,24 @@ def latest(execute, tables: Sequence[str]) -> dict[str, tuple[dt.datetime, bool,
     rows = execute(f"SELECT DISTINCT ON (target_table) target_table, finished_at, clean, rows_checked FROM {TABLE} "
                    "WHERE target_table = ANY(%s) ORDER BY target_table, finished_at DESC", (list(tables),))
     return {t: (at, clean, n) for t, at, clean, n in rows}
+
+
+def export_metrics(conn) -> int:
+    """Set the reconcile gauges from the recorded runs: differences of each table's newest
+    run, and when its newest clean run finished. Called by every `replicator run` pod, so
+    Prometheus sees reconciles made by any process (a scheduled job, an operator's
+    terminal). Returns the number of tables exported."""
+    from replicator import metrics
+    from replicator.reconcile.report import KINDS
+
+    if conn.execute("SELECT to_regclass(%s)", (TABLE,)).fetchone()[0] is None:
+        return 0
+    newest = conn.execute(f"SELECT DISTINCT ON (target_table) target_table, counts FROM {TABLE} "
+                          "ORDER BY target_table, finished_at DESC").fetchall()
+    for table, counts in newest:
+        for kind in KINDS:
+            metrics.RECONCILE_DIFFERENCES.labels(table, kind).set(int(counts.get(kind, 0)))
+    for table, at in conn.execute(f"SELECT target_table, extract(epoch FROM max(finished_at))::float8 FROM {TABLE} "
+                                  "WHERE clean GROUP BY target_table").fetchall():
+        metrics.RECONCILE_LAST_CLEAN.labels(table).set(at)
+    return len(newest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import psycopg
@@ -102,3 +103,39 @@ def test_cutover_gate_on_recorded_reconciles(stack, tmp_path):
         assert gate.ok is False and "app.children had differences" in gate.detail
         history.record(execute, TableResult("app.parents", complete=False))  # proves nothing: not kept
         assert _gate_recent_reconcile(conn, ["app.parents"], 3600).ok is True
+
+
+def test_the_replicator_exports_the_recorded_reconciles_as_metrics(stack, tmp_path):
+    """A reconcile run by any process (a scheduled job, an operator) reaches Prometheus
+    through every `replicator run` pod, which reads `_replicator.reconcile_runs`."""
+    from replicator import metrics
+    from replicator.apply.runner import Runner
+    from replicator.config import Settings
+    from replicator.mapping.loader import load_mappings
+    from replicator.reconcile import history
+    from replicator.reconcile.report import TableResult
+    from replicator.stack.manager import REPO_ROOT
+
+    (tmp_path / "ddl.sql").write_text(DDL)
+    db = create_target_db(stack, [tmp_path / "ddl.sql"])
+    runner = Runner(Settings(kafka_bootstrap_servers=stack.broker.bootstrap(), target_dsn=stack.postgres.dsn(db),
+                             metrics_port=0), load_mappings([REPO_ROOT / "config" / "mappings"], env={}))
+    try:
+        runner._refresh_reconcile_metrics()  # nothing recorded yet: nothing to export, no error
+        with psycopg.connect(stack.postgres.dsn(db), autocommit=True) as conn:
+            def execute(q, a=None):
+                cur = conn.execute(q, a)
+                return cur.fetchall() if cur.description else []
+            history.ensure(execute)
+            history.record(execute, TableResult("app.parents", rows_checked=4))
+            dirty = TableResult("app.parents", rows_checked=4)
+            dirty.counts["missing"] = 3
+            history.record(execute, dirty)
+        runner._refresh_reconcile_metrics()
+        assert runner._reconcile_refreshed > 0
+        assert metrics.RECONCILE_DIFFERENCES.labels("app.parents", "missing")._value.get() == 0, "once a minute only"
+        runner._refresh_reconcile_metrics(every_s=0)
+        assert metrics.RECONCILE_DIFFERENCES.labels("app.parents", "missing")._value.get() == 3  # the newest run
+        assert abs(metrics.RECONCILE_LAST_CLEAN.labels("app.parents")._value.get() - time.time()) < 60
+    finally:
+        runner.consumer.close()
