@@ -27,6 +27,10 @@ SCHEMA_CHANGES = Counter("replicator_schema_change_events_total", "DDL events se
                          ["source"])
 PARKED = Counter("replicator_parked_writes_total",
                  "Writes of merge contributors parked because their target row did not exist yet")
+DIRECT_COPIED = Counter("replicator_direct_copy_rows_total",
+                        "Rows the source created, COPYed straight into their table (no upsert needed)")
+DIRECT_FALLBACKS = Counter("replicator_direct_copy_fallbacks_total",
+                           "Direct COPYs that met an existing row (replay, re-snapshot, dual write) and were upserted")
 UNPARKED = Counter("replicator_unparked_writes_total",
                    "Parked writes applied once their target row existed")
 ASSIGNED_PARTITIONS = Gauge("replicator_assigned_partitions", "Partitions assigned to this process")

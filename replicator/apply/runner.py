@@ -377,6 +377,8 @@ class Runner:
                     total.upserted += st.upserted
                     total.deleted += st.deleted
                     total.stale += st.stale
+                    total.copied += st.copied
+                    total.direct_fallbacks += st.direct_fallbacks
                 except psycopg.Error as exc:
                     self.sink.forget_stages()
                     err = classify_db_error(exc, table=m.ops[0].table, key=m.ops[0].legacy_key,
@@ -396,6 +398,8 @@ class Runner:
             log.info("replicator.parked_writes", parked=stats.parked, unparked=stats.unparked)
         metrics.PARKED.inc(stats.parked)
         metrics.UNPARKED.inc(stats.unparked)
+        metrics.DIRECT_COPIED.inc(stats.copied)
+        metrics.DIRECT_FALLBACKS.inc(stats.direct_fallbacks)
         metrics.STALE_REFUSED.labels("all").inc(stats.stale)
         self.totals.applied_ops += n_ops
 

@@ -57,6 +57,9 @@ class TargetOp(NamedTuple):
     legacy_key: tuple[Any, ...] = ()
     source_table: str = ""
     creates_row: bool = True
+    # the source says this change created the row (op c or r): the sink may COPY it
+    # straight into the table, and falls back to the guarded upsert if it already exists
+    new_row: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class TableMapping:
         if self.spec.skip:
             return []
         legacy_key = self.legacy_key(row)
+        new_row = op == "c" or op == "r"
         ctx: dict[str, Any] | None = None  # the row plus its commit time, for the rarer paths
         table_ok = self.filter is None or op == "d" or bool(self.filter(row))
         ops: list[TargetOp] = []
@@ -129,7 +133,7 @@ class TableMapping:
                 if exists:
                     values = t.build(row, commit_ts_ms)
                     ops.append(TargetOp(t.table, "upsert", t.key_of(values), values, t.contributor, position,
-                                        legacy_key, self.qualified, t.spec.creates_row))
+                                        legacy_key, self.qualified, t.spec.creates_row, new_row))
                     continue
                 rule = t.spec.on_delete
                 if rule == "ignore":

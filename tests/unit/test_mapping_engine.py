@@ -102,7 +102,7 @@ def test_rename_table_and_columns(tmp_path):
                 "created_at": datetime(2024, 1, 1, tzinfo=UTC),
                 "updated_at": datetime(2024, 7, 1, 12, 0, 0, 123000, tzinfo=UTC)},
         contributor="developer", position=(3, 900, 2), legacy_key=(7,),
-        source_table="legacy_main.Developer", creates_row=True)]
+        source_table="legacy_main.Developer", creates_row=True, new_row=True)]
 
 
 def test_topics_and_table_lookup(tmp_path):
