@@ -18,6 +18,11 @@ is printed apart). copy_rows_per_s is psycopg's `Copy.write_row` of the final ro
 Python tool would write them. peak_rss_mb is the process's peak over the apply rounds.
 `--profile FILE` writes a cProfile of the main thread; `--profile log` prints per-batch
 consume/map/wait/apply/commit milliseconds.
+
+Each round also prints the CPU spent per event between the first and the last batch
+commit by each part: the apply process (and its main thread, which decodes, maps and
+plans), its PostgreSQL backend, and the broker. Their sum against the machine's cores is
+the physical ceiling of this design here: cores / (CPU seconds per event).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import resource
 import sys
 import time
@@ -106,8 +112,13 @@ def main() -> None:
             res = pool.apply(one_round, (stack.postgres.dsn(tgt), stack.broker.bootstrap(), db, args))
         res.update(copy_final_rows(stack, tgt))
         results.append(res)
+        ceiling = (os.cpu_count() or 1) / (res["total_cpu_us"] / 1e6)
+        print(f"round {r} CPU per event: apply process {res['cpu_us']:.1f} us (main thread {res['main_cpu_us']:.1f}), "
+              f"PostgreSQL backend {res['pg_cpu_us']:.1f} us, broker {res['broker_cpu_us']:.1f} us; "
+              f"{os.cpu_count()} cores / {res['total_cpu_us']:.1f} us = a ceiling of {ceiling:,.0f} events/s, "
+              f"reached {res['apply_rate'] / ceiling:.2f}", flush=True)
         print(f"round {r}: {res['events']} events -> {res['rows']} rows; apply {res['apply_rate']:,.0f} events/s "
-              f"(steady, after the {res['join_s']:.1f}s group join; {res['cpu_us']:.1f} us CPU/event, all threads; "
+              f"(steady, after the {res['join_s']:.1f}s group join; "
               f"peak RSS {res['rss_mb']:.0f} MB); plain COPY {res['copy_rate']:,.0f} rows/s", flush=True)
     admin.delete_topics([topic])[topic].result(10)  # the local broker keeps topics in memory
     rss_mb = max(r["rss_mb"] for r in results)
@@ -163,11 +174,20 @@ def one_round(target_dsn: str, bootstrap: str, db: str, args) -> dict:
     s = Settings(kafka_bootstrap_servers=bootstrap, kafka_group_id=unique("bench_"), target_dsn=target_dsn,
                  kafka_session_timeout_ms=6000, metrics_port=0, batch_max_events=args.batch, stop_after_idle_s=3.0)
     marks: dict[str, float] = {}
+    broker_pid = Stack.from_env().broker.pid()
 
-    def on_batch(totals) -> None:
+    def cpu_marks() -> dict[str, float]:
+        """CPU seconds so far: this process, its main thread, its PostgreSQL backend, the broker."""
+        pg_pid = runner.conn.info.backend_pid if runner.conn is not None else None
+        return {"proc": time.process_time(), "main": time.thread_time(), "pg": proc_cpu_s(pg_pid),
+                "broker": proc_cpu_s(broker_pid)}
+
+    def on_batch(totals) -> None:  # in the main thread, after each batch's commit
         if "first" not in marks:
             marks["first"], marks["first_events"] = time.perf_counter(), totals.changes
+            marks.update({f"{k}0": v for k, v in cpu_marks().items()})
         marks["last"] = time.perf_counter()
+        marks.update({f"{k}1": v for k, v in cpu_marks().items()})
         marks["events"] = totals.changes  # row changes only, not the schema-change topic
 
     runner = Runner(s, ms, on_batch=on_batch)
@@ -182,9 +202,25 @@ def one_round(target_dsn: str, bootstrap: str, db: str, args) -> dict:
     events = int(marks.get("events", 0))
     # steady state: from the first batch's commit to the last, so the events of the
     # first batch (and the group join before it) are not counted
-    apply_rate = (events - marks["first_events"]) / (marks["last"] - marks["first"])
+    steady = events - marks["first_events"]
+    apply_rate = steady / (marks["last"] - marks["first"])
+    per_event = {k: (marks[f"{k}1"] - marks[f"{k}0"]) / steady * 1e6 for k in ("proc", "main", "pg", "broker")}
     return {"events": events, "apply_rate": apply_rate, "join_s": marks["first"] - start,
-            "cpu_us": cpu_s / events * 1e6, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "cpu_us": per_event["proc"], "main_cpu_us": per_event["main"], "pg_cpu_us": per_event["pg"],
+            "broker_cpu_us": per_event["broker"], "total_cpu_us": per_event["proc"] + per_event["pg"] + per_event["broker"],
+            "all_cpu_us": cpu_s / events * 1e6, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def proc_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of a process on this machine (0 when unknown)."""
+    if not pid:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def copy_final_rows(stack: Stack, tgt: str) -> dict:
