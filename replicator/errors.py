@@ -110,6 +110,25 @@ def classify_db_error(exc: BaseException, **context: Any) -> ReplicatorError:
     return ApplyError(f"database refused rows, sqlstate {sqlstate}: {_first_line(exc)}", sqlstate=sqlstate, **context)
 
 
+# Kafka errors of an offset commit that mean this consumer is no longer (or not yet again)
+# the group's owner of the partitions: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+# REBALANCE_IN_PROGRESS, FENCED_MEMBER_EPOCH, STALE_MEMBER_EPOCH, FENCED_INSTANCE_ID,
+# librdkafka's _ASSIGNMENT_LOST and _STATE. Retrying the same commit cannot succeed: the
+# consumer must go back to consume() to rejoin.
+_COMMIT_SUPERSEDED_CODES = frozenset({25, 22, 27, 110, 113, 82, -142, -172})
+
+
+def commit_superseded(exc: BaseException) -> bool:
+    """True when an offset commit failed because the group moved on (a broker outage longer
+    than the session timeout, a rebalance). The batch is already in PostgreSQL, so its
+    offsets can be given up: the partition's next owner replays it, and the position
+    guards make that replay change nothing."""
+    args = getattr(exc, "args", ())
+    err = args[0] if args else None
+    code = getattr(err, "code", None)
+    return callable(code) and code() in _COMMIT_SUPERSEDED_CODES
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -20,6 +20,9 @@ LAST_APPLIED_TS = Gauge("replicator_last_applied_source_timestamp_seconds",
                         "Source commit time of the last applied event", ["source_table"])
 LAG_MESSAGES = Gauge("replicator_lag_messages", "Log end offset minus committed offset", ["topic", "partition"])
 DLQ_EVENTS = Counter("replicator_dlq_events_total", "Events sent to the dead-letter topic", ["source_table", "reason"])
+COMMITS_SUPERSEDED = Counter("replicator_offset_commits_superseded_total",
+                             "Offset commits given up because the consumer group had moved on (the batch is "
+                             "already applied; the partition's next owner replays it, changing nothing)")
 RETRIES = Counter("replicator_retries_total", "Transient failures retried", ["stage"])
 SCHEMA_DRIFT = Counter("replicator_schema_drift_total", "Events carrying columns the mapping does not cover",
                        ["source_table"])

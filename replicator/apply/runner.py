@@ -27,14 +27,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from replicator import metrics
 from replicator.apply.dlq import DeadLetter, DeadLetterWriter
 from replicator.apply.sink import ApplyStats, PostgresSink, WritePlan, WritePlanner
 from replicator.config import Settings
 from replicator.errors import (ApplyError, ReplicatorError, SchemaDriftError, TerminalError, TransientError,
-                               classify_db_error)
+                               classify_db_error, commit_superseded)
 from replicator.events import ChangeEvent, decode_message
 from replicator.logs import get_logger
 from replicator.mapping.engine import MappingSet, TargetOp
@@ -421,9 +421,23 @@ class Runner:
                   topic=m.msg.topic(), partition=m.msg.partition(), offset=m.msg.offset())
 
     def _commit(self, spans: dict[tuple[str, int], list[int]]) -> None:
-        """Commit the offset after the last message of each partition in the batch."""
-        self.consumer.commit(offsets=[TopicPartition(t, p, last + 1) for (t, p), (_first, last) in spans.items()],
-                             asynchronous=False)
+        """Commit the offset after the last message of each partition in the batch.
+
+        When the group has moved on (errors.commit_superseded: the session timed out during
+        a broker outage, or a rebalance), the offsets are given up instead of retried: the
+        retry could never succeed, and it would keep the consumer from rejoining. The batch
+        is in PostgreSQL already; whoever owns the partition next replays it harmlessly."""
+        try:
+            self.consumer.commit(offsets=[TopicPartition(t, p, last + 1) for (t, p), (_first, last) in spans.items()],
+                                 asynchronous=False)
+        except KafkaException as exc:
+            if not commit_superseded(exc):
+                raise
+            metrics.COMMITS_SUPERSEDED.inc()
+            log.warning("replicator.commit_superseded", error=str(exc)[:300],
+                        positions=[f"{t}[{p}]@{a}-{b}" for (t, p), (a, b) in spans.items()],
+                        consequence="offsets not committed; the next owner replays these events, which changes nothing")
+            return
         for (t, p), (_first, last) in spans.items():
             self._record_lag_messages(t, p, last + 1)
 
@@ -510,8 +524,6 @@ class Runner:
                 if isinstance(exc, psycopg.Error):
                     self._reset_connection()
             except Exception as exc:  # noqa: BLE001 - kafka commit failures arrive as KafkaException
-                from confluent_kafka import KafkaException
-
                 if not isinstance(exc, KafkaException):
                     raise
                 err = exc
