@@ -154,7 +154,7 @@ def decode_message(topic: str, partition: int, offset: int,
     Raises `DecodeError` (terminal: the record goes to the DLQ) when the bytes are not a
     Debezium envelope. Never returns raw dicts for downstream code to parse again.
     """
-    coords = KafkaCoordinates(topic, partition, offset)
+    coords = _new_tuple(KafkaCoordinates, (topic, partition, offset))
     key_obj = _loads(key, "message key", coords)
     if value is None:
         return ChangeEvent(kind="tombstone", coordinates=coords, key=key_obj if isinstance(key_obj, dict) else None)
@@ -192,9 +192,13 @@ def decode_message(topic: str, partition: int, offset: int,
                       topic=topic, partition=partition, offset=offset)
 
 
+_new_tuple = tuple.__new__  # builds a NamedTuple from all its fields without its Python-level __new__
+_ROW_OPS = frozenset(("c", "u", "d", "r"))
+
+
 def _decode_change(env: dict[str, Any], key_obj: Any, coords: KafkaCoordinates) -> ChangeEvent:
     op = env.get("op")
-    if op not in ("c", "u", "d", "r"):
+    if op not in _ROW_OPS:
         # 't' (truncate) and 'm' (message) are not row changes we can apply safely
         raise DecodeError(f"unsupported op {op!r}", topic=coords.topic, partition=coords.partition,
                           offset=coords.offset)
@@ -207,13 +211,17 @@ def _decode_change(env: dict[str, Any], key_obj: Any, coords: KafkaCoordinates) 
     if (op == "d" and not isinstance(before, dict)) or (op != "d" and not isinstance(after, dict)):
         raise DecodeError(f"op {op} without the row image it needs", topic=coords.topic,
                           partition=coords.partition, offset=coords.offset)
+    schema = None
+    file, pos, row = source.get("file"), source.get("pos"), source.get("row")
+    number = _binlog_numbers.get(file) if type(file) is str else None
     try:
-        if connector == "postgresql":
+        if number is not None and type(pos) is int and type(row) is int and connector == "mysql":
+            position: SourcePosition = (number, pos, row)  # mysql_position's common case, inline
+        elif connector == "postgresql":
             position = postgres_position(source, snapshot=op == "r")
             schema = source.get("schema")
         else:
             position = mysql_position(source)
-            schema = None
     except (DecodeError, ValueError, TypeError) as exc:
         message = str(exc) if isinstance(exc, DecodeError) else f"unreadable source position: {exc}"
         raise DecodeError(message, topic=coords.topic, partition=coords.partition, offset=coords.offset) from exc
@@ -222,8 +230,8 @@ def _decode_change(env: dict[str, Any], key_obj: Any, coords: KafkaCoordinates) 
     snapshot = snap is not None and snap != "false" and snap is not False and str(snap) not in ("False", "")
     tx = env.get("transaction")
     name, db, table = source.get("name", ""), source.get("db", ""), source.get("table", "")
-    # positional: the hot path builds one of these per message
-    return ChangeEvent(
+    # every field, positionally: the hot path builds one of these per message
+    return _new_tuple(ChangeEvent, (
         "change", coords, connector,
         name if type(name) is str else str(name),
         db if type(db) is str else str(db),
@@ -237,4 +245,6 @@ def _decode_change(env: dict[str, Any], key_obj: Any, coords: KafkaCoordinates) 
         source.get("ts_ms"),
         snapshot,
         str(tx["id"]) if isinstance(tx, dict) and tx.get("id") else None,
-    )
+        None,  # ddl
+        (),  # table_changes
+    ))

@@ -91,6 +91,9 @@ class TableMapping:
     file: Path
     read_columns: frozenset[str] = frozenset()  # source columns some target column reads
     legacy_key_of: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
+    # (row, position, commit_ts_ms, new_row) -> the upserts of a row that exists, as one
+    # generated function; None when a filter decides per row (map_row's general path)
+    upserts_of: Callable[..., list[TargetOp]] | None = None
 
     @cached_property
     def qualified(self) -> str:
@@ -120,6 +123,11 @@ class TableMapping:
     def map_row(self, op: str, row: Mapping[str, Any], position: SourcePosition = (),
                 commit_ts_ms: int | None = None) -> list[TargetOp]:
         """Map one row image. `op` is c/u/r (row exists) or d (row deleted)."""
+        if op != "d" and self.upserts_of is not None:
+            try:
+                return self.upserts_of(row, position, commit_ts_ms, op == "c" or op == "r")
+            except (ConversionError, KeyError, TypeError, ValueError):
+                pass  # the general path below maps it again and says which target failed
         if self.spec.skip:
             return []
         legacy_key = self.legacy_key(row)
@@ -329,8 +337,30 @@ def _compile_table(path: Path, source_name: str, source: SourceSpec, spec: Table
     read = {c for t in spec.targets for col in t.column_specs().values() for c in col.source_columns()}
     legacy_key_of = _Codegen().function(f"legacy key of {spec.source}.{spec.table}", "row",
                                         _tuple_expr(f"row.get({k!r})" for k in spec.key))
-    return TableMapping(source_name, source, spec, tuple(targets), frozenset(known),
-                        _predicate(spec.filter, registry), path, frozenset(read) | set(spec.key), legacy_key_of)
+    table_filter = _predicate(spec.filter, registry)
+    upserts_of = None
+    if not spec.skip and table_filter is None and all(t.filter is None for t in targets):
+        upserts_of = _compile_upserts(f"{source_name}.{spec.table}", tuple(targets), legacy_key_of)
+    return TableMapping(source_name, source, spec, tuple(targets), frozenset(known), table_filter, path,
+                        frozenset(read) | set(spec.key), legacy_key_of, upserts_of)
+
+
+def _compile_upserts(qualified: str, targets: tuple[CompiledTarget, ...],
+                     legacy_key_of: Callable[..., tuple[Any, ...]]) -> Callable[..., list[TargetOp]]:
+    """map_row's path for a row that exists, when no filter decides per row, as one
+    function: build each target's values, key them, and make the TargetOps (built with
+    tuple.__new__, which skips the NamedTuple's Python-level __new__; every field is given).
+    It must equal the general path: tests/unit/test_mapping_engine.py holds them equal."""
+    code = _Codegen()
+    lines = [f"    legacy_key = {code.bind(legacy_key_of)}(row)"]
+    ops = []
+    for i, t in enumerate(targets):
+        lines.append(f"    v{i} = {code.bind(t.build)}(row, ts)")
+        key = _tuple_expr(f"v{i}[{k!r}]" for k in t.key)
+        ops.append(f"{code.bind(tuple.__new__)}({code.bind(TargetOp)}, ({t.table!r}, 'upsert', {key}, v{i}, "
+                   f"{t.contributor!r}, position, legacy_key, {qualified!r}, {bool(t.spec.creates_row)!r}, new_row))")
+    body = "\n".join(lines) + "\n    return [" + ", ".join(ops) + "]"
+    return code.block(f"upserts of {qualified}", "row, position, ts, new_row", body)
 
 
 def _predicate(name: str | None, registry) -> Callable[[Mapping[str, Any]], bool] | None:
@@ -362,7 +392,10 @@ class _Codegen:
         return name
 
     def function(self, what: str, params: str, expr: str) -> Callable[..., Any]:
-        source = f"def generated({params}):\n    return {expr}\n"
+        return self.block(what, params, f"    return {expr}")
+
+    def block(self, what: str, params: str, body: str) -> Callable[..., Any]:
+        source = f"def generated({params}):\n{body}\n"
         scope: dict[str, Any] = {}
         exec(compile(source, f"<mapping: {what}>", "exec"), self.namespace, scope)  # noqa: S102 - our own expressions
         fn = scope["generated"]

@@ -207,3 +207,16 @@ def developer_row(id: int = 1, **overrides: Any) -> dict[str, Any]:
     }
     row.update(overrides)
     return row
+
+
+def general_path_only(ms):
+    """The same mappings with every table's generated upsert path removed, so map_row takes
+    its general path: tests run both and expect the same target operations."""
+    import dataclasses
+
+    from replicator.mapping.engine import MappingSet
+
+    plain = {name: dataclasses.replace(tm, upserts_of=None) for name, tm in ms.tables.items()}
+    by_qualified = {id(tm): plain[name] for name, tm in ms.tables.items()}
+    return MappingSet(sources=ms.sources, tables=plain, files=ms.files,
+                      by_event={k: by_qualified[id(tm)] for k, tm in ms.by_event.items()})

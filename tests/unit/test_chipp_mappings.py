@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import transforms.chipp  # registers the chipp_* transforms before the mappings compile
-from builders import mysql_change, pg_change
+from builders import general_path_only, mysql_change, pg_change
 from replicator.errors import MappingError
 from replicator.keys import remap_key
 from replicator.mapping.engine import MappingSet, TargetOp
@@ -111,9 +111,12 @@ for _f in sorted((CHIPP / "target").glob("*.sql")):
     TARGET.update(parse_tables(_f))
 
 
-@pytest.fixture(scope="module")
-def ms() -> MappingSet:
-    return load_mappings([CHIPP / "mappings"], env={})
+@pytest.fixture(scope="module", params=["compiled", "general"])
+def ms(request) -> MappingSet:
+    """Every test runs twice: with the generated upsert path of each table, and with
+    map_row's general path alone; both must give the same target operations."""
+    loaded = load_mappings([CHIPP / "mappings"], env={})
+    return loaded if request.param == "compiled" else general_path_only(loaded)
 
 
 # --- coverage and consistency ---------------------------------------------------------------------

@@ -42,3 +42,32 @@ def test_any_mismatch_sends_the_group_to_copy_text():
 
 def test_a_column_count_mismatch_is_never_binary():
     assert not binary_ok(["uuid", "text"], column_types([(uuid.uuid4(),)]))
+
+
+def test_the_position_field_is_what_psycopg_dumps_for_a_bigint_array():
+    """int8_array_field equals psycopg's own binary dump of the same list (with its length)."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+    from psycopg.adapt import Transformer
+    from psycopg.pq import Format
+
+    from replicator.apply.copy_binary import int8_array_field
+
+    tx = Transformer()
+    tx.set_dumper_types([1016], Format.BINARY)
+
+    @given(st.lists(st.integers(-2**63, 2**63 - 1), min_size=1, max_size=4))
+    def check(values):
+        [dumped] = tx.dump_sequence([list(values)], [Format.BINARY])
+        assert int8_array_field(values) == len(dumped).to_bytes(4, "big") + bytes(dumped)
+
+    check()
+
+
+def test_a_position_beyond_bigint_is_refused_with_its_value():
+    import pytest
+
+    from replicator.apply.copy_binary import int8_array_field
+
+    with pytest.raises(ValueError, match="does not fit bigint"):
+        int8_array_field((1, 2**64, 0))

@@ -379,3 +379,16 @@ def test_non_numeric_position_field_is_a_decode_error(connector, field):
     with pytest.raises(DecodeError) as info:
         decode(json.dumps(envelope("c", src, after=developer_row(1))).encode())
     _assert_names_coordinates(info.value)
+
+
+def test_the_hot_path_builds_complete_events():
+    """decode_message builds ChangeEvent and KafkaCoordinates with tuple.__new__ (no
+    NamedTuple __new__): every field must be there, as the keyword constructor makes them."""
+    from replicator.events import ChangeEvent, KafkaCoordinates
+
+    ev = decode_message(mysql_topic("Developer"), 2, 7, key(id=1),
+                        mysql_event("u", "Developer", before={"id": 1}, after={"id": 1, "email": "a"}))
+    assert len(ev) == len(ChangeEvent._fields) and len(ev.coordinates) == len(KafkaCoordinates._fields)
+    assert ev == ChangeEvent(**ev._asdict())
+    assert ev.coordinates == KafkaCoordinates(mysql_topic("Developer"), 2, 7)
+    assert (ev.ddl, ev.table_changes, ev.op, ev.after) == (None, (), "u", {"id": 1, "email": "a"})
