@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 import psycopg
 
 from replicator.config import Settings
+from replicator.logs import kafka_client_logger
 from replicator.mapping.engine import MappingSet
 
 
@@ -58,8 +59,8 @@ def messages_after_committed(bootstrap: str, extra: dict[str, str], group: str, 
     never committed), counted by reading until `idle_s` passes quietly or `max_read` is hit."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    probe = Consumer({"bootstrap.servers": bootstrap, **extra, "group.id": group, "enable.auto.commit": False})
-    reader = Consumer({"bootstrap.servers": bootstrap, **extra, "group.id": f"replicator-cutover-{uuid.uuid4().hex[:8]}",
+    probe = Consumer({"bootstrap.servers": bootstrap, "logger": kafka_client_logger(), **extra, "group.id": group, "enable.auto.commit": False})
+    reader = Consumer({"bootstrap.servers": bootstrap, "logger": kafka_client_logger(), **extra, "group.id": f"replicator-cutover-{uuid.uuid4().hex[:8]}",
                        "enable.auto.commit": False, "auto.offset.reset": "earliest"})
     try:
         existing = probe.list_topics(timeout=10).topics

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from confluent_kafka import Producer
 
 from replicator.errors import ReplicatorError
+from replicator.logs import kafka_client_logger
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class DeadLetterWriter:
 def _consumer(bootstrap: str, extra: dict[str, str], group: str):
     from confluent_kafka import Consumer
 
-    return Consumer({"bootstrap.servers": bootstrap, **extra, "group.id": group, "enable.auto.commit": False,
+    return Consumer({"bootstrap.servers": bootstrap, "logger": kafka_client_logger(), **extra, "group.id": group, "enable.auto.commit": False,
                      "auto.offset.reset": "earliest", "session.timeout.ms": 6000})
 
 
@@ -131,7 +132,7 @@ def replay(bootstrap: str, topic: str, *, extra: dict[str, str] | None = None, t
     cutover check` no longer counts them."""
     from confluent_kafka import TopicPartition
 
-    producer = Producer({"bootstrap.servers": bootstrap, **(extra or {}), "enable.idempotence": True})
+    producer = Producer({"bootstrap.servers": bootstrap, "logger": kafka_client_logger(), **(extra or {}), "enable.idempotence": True})
     n = 0
     last: dict[int, int] = {}
     for _p, _o, headers, key, value in read_dead_letters(bootstrap, topic, extra=extra, after_group=handled_group):

@@ -36,7 +36,7 @@ from replicator.config import Settings
 from replicator.errors import (ApplyError, ReplicatorError, SchemaDriftError, TerminalError, TransientError,
                                classify_db_error, commit_superseded)
 from replicator.events import ChangeEvent, decode_message
-from replicator.logs import get_logger
+from replicator.logs import get_logger, kafka_client_logger
 from replicator.mapping.engine import MappingSet, TargetOp
 from replicator.runtime import quiet_garbage_collector
 
@@ -102,7 +102,9 @@ class Runner:
         self.assigned: list[TopicPartition] = []
         self._apply_thread = ThreadPoolExecutor(1, thread_name_prefix="apply")
         self._inflight: tuple[Batch, Future[None]] | None = None
-        kafka = {"bootstrap.servers": settings.kafka_bootstrap_servers, **settings.kafka_extra}
+        # librdkafka's own log lines go through the structured log (logs.kafka_client_logger)
+        kafka = {"bootstrap.servers": settings.kafka_bootstrap_servers, "logger": kafka_client_logger(),
+                 **settings.kafka_extra}
         self.consumer = Consumer({
             **kafka,
             "group.id": settings.kafka_group_id,
@@ -167,7 +169,8 @@ class Runner:
     def ensure_topics(self) -> None:
         from confluent_kafka.admin import AdminClient, NewTopic
 
-        admin = AdminClient({"bootstrap.servers": self.s.kafka_bootstrap_servers, **self.s.kafka_extra})
+        admin = AdminClient({"bootstrap.servers": self.s.kafka_bootstrap_servers, "logger": kafka_client_logger(),
+                             **self.s.kafka_extra})
         existing = set(admin.list_topics(timeout=10).topics)
         wanted = self.mappings.topics() + self.mappings.schema_topics() + [self.s.dlq_topic]
         missing = [t for t in wanted if t not in existing]

@@ -164,6 +164,11 @@ def test_broker_outage_mid_run_loses_nothing(stack, tmp_path):
     noticed = ("replicator.commit_superseded", "replicator.retry", "replicator.kafka_error")
     assert any(s in log for s in noticed), "the outage should have been noticed"
     assert "Traceback" not in log
+    # librdkafka's complaints about the broker arrive through the structured log, as JSON,
+    # not as its own `%3|...|FAIL|...` lines on stderr
+    assert "replicator.kafka_client_log" in log
+    raw = [line for line in log.splitlines() if line.startswith("%")]
+    assert not raw, f"librdkafka wrote to stderr directly: {raw[:3]}"
 
 
 def _final_rows(db: str, topic: str, produced: list[tuple[bytes, bytes]]) -> dict:
