@@ -109,6 +109,8 @@ def binary_payload(rows: Sequence[Sequence[Any]], positions: Sequence[Sequence[i
 
 _INT8_OID = 20
 _int8_array_structs: dict[int, struct.Struct] = {}
+_INT8_ARRAY_2 = struct.Struct("!iiiiii" + "iq" * 2)
+_INT8_ARRAY_3 = struct.Struct("!iiiiii" + "iq" * 3)
 
 
 def int8_array_field(values: Sequence[int]) -> bytes:
@@ -116,10 +118,16 @@ def int8_array_field(values: Sequence[int]) -> bytes:
     then PostgreSQL's array_send layout (ndim, has-nulls flag, element type, then per
     dimension its size and lower bound 1, then per element its length 8 and the value)."""
     n = len(values)
-    st = _int8_array_structs.get(n)
-    if st is None:
-        st = _int8_array_structs[n] = struct.Struct("!iiiiii" + "iq" * n)
     try:
+        if n == 3:  # a MySQL position (file, pos, row): the common case, without building a list
+            a, b, c = values
+            return _INT8_ARRAY_3.pack(56, 1, 0, _INT8_OID, 3, 1, 8, a, 8, b, 8, c)
+        if n == 2:  # a PostgreSQL position (commit lsn, lsn)
+            a, b = values
+            return _INT8_ARRAY_2.pack(44, 1, 0, _INT8_OID, 2, 1, 8, a, 8, b)
+        st = _int8_array_structs.get(n)
+        if st is None:
+            st = _int8_array_structs[n] = struct.Struct("!iiiiii" + "iq" * n)
         return st.pack(20 + 12 * n, 1, 0, _INT8_OID, n, 1, *[x for v in values for x in (8, v)])
     except struct.error as exc:  # beyond int64: refused here as PostgreSQL would refuse it
         raise ValueError(f"source position {tuple(values)} does not fit bigint[]: {exc}") from None
