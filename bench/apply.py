@@ -3,6 +3,13 @@
 with a plain PostgreSQL COPY of the same final rows into an identical empty table.
 
     .venv/bin/python bench/apply.py [--events 200000] [--keys 150000] [--rounds 3] [--batch 5000]
+    .venv/bin/python bench/apply.py --workload chunks [--events 20000]
+
+Two workloads. `users` (the default): the main database's `Developer` -> `app.users`
+(MySQL events of ~0.6 kB: inserts, then updates of earlier keys). `chunks`: the
+embeddings database's `textchunk` -> `rag.chunks` (PostgreSQL events of ~60 kB: a
+3072-dimension embedding each, as Debezium writes pgvector), which is where a batch
+bounded only by its event count would not fit in memory.
 
 Needs the local stack (`replicator stack up`; started here if it is down). Events are
 produced once, by a child process, so that the producer's buffers do not count in the
@@ -33,6 +40,7 @@ import multiprocessing as mp
 import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +53,87 @@ from replicator.stack.manager import REPO_ROOT, Stack  # noqa: E402
 from replicator.stack.workspace import create_target_db, unique  # noqa: E402
 
 TARGET_DDL = REPO_ROOT / "config" / "target" / "slice.sql"
+
+
+CHUNKS_DDL = """
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE SCHEMA IF NOT EXISTS rag;
+CREATE TABLE IF NOT EXISTS rag.chunks (
+  id UUID PRIMARY KEY, text TEXT NOT NULL, embedding vector(3072), chunk_index INTEGER,
+  created_at TIMESTAMPTZ NOT NULL);
+"""
+
+CHUNKS_MAPPING = """
+version: 1
+sources:
+  bench_embeddings:
+    kind: postgresql
+    topic_prefix: ${BENCH_DATABASE}
+    database: ${BENCH_DATABASE}
+    schema: public
+    key_namespace: bench_embeddings
+    timezone: UTC
+tables:
+  - source: bench_embeddings
+    table: textchunk
+    key: [id]
+    targets:
+      - table: rag.chunks
+        columns:
+          id: {key: id}
+          text: text
+          embedding: {from: embedding, type: vector, dimensions: 3072}
+          chunk_index: {from: chunkIndex, type: int}
+          created_at: {from: createdAt, type: timestamptz}
+        on_delete: hard
+"""
+
+
+def chunk_event(i: int, key: int, op: str, db: str) -> tuple[bytes, bytes]:
+    """A Debezium PostgreSQL-connector event of a 3072-dimension embedding chunk (~60 kB)."""
+    import random
+    import uuid
+
+    rnd = random.Random(i)
+    ident = str(uuid.UUID(int=key + 1))
+    row = {"id": ident, "text": f"chunk {i} " + "lorem ipsum dolor sit amet " * 36,
+           "embedding": [rnd.uniform(-0.08, 0.08) for _ in range(3072)], "chunkIndex": i % 40,
+           "createdAt": 1700000000000 + key}
+    lsn = 1_000_000 + i * 100
+    env = {"before": None, "after": row, "op": op, "ts_ms": 1700000000000 + i,
+           "source": {"version": "3.6.3.Final", "connector": "postgresql", "name": db,
+                      "ts_ms": 1700000000000 + i, "snapshot": "false", "db": db, "schema": "public",
+                      "table": "textchunk", "txId": 1000 + i, "lsn": lsn, "sequence": f'["{lsn - 50}","{lsn}"]'}}
+    return json.dumps({"id": ident}).encode(), json.dumps(env).encode()
+
+
+class Workload:
+    """What a bench run produces, maps, creates and COPYs: one per table shape."""
+
+    def __init__(self, name: str, db: str, tmp: Path):
+        self.name, self.db = name, db
+        if name == "users":
+            self.topic, self.event = f"legacy_main.{db}.Developer", event
+            self.mapping_dirs, self.env = [REPO_ROOT / "config" / "mappings"], {"LEGACY_MAIN_DATABASE": db}
+            self.ddl = [TARGET_DDL]
+            self.table, self.columns = "app.users", ("id, email, name, picture_url, username, "
+                                                     "has_completed_onboarding, created_at, updated_at")
+        else:
+            self.topic, self.event = f"{db}.public.textchunk", chunk_event  # a topic per run
+            (tmp / "chunks.yaml").write_text(CHUNKS_MAPPING)
+            (tmp / "chunks.sql").write_text(CHUNKS_DDL)
+            self.mapping_dirs, self.env = [tmp / "chunks.yaml"], {"BENCH_DATABASE": db}
+            self.ddl = [tmp / "chunks.sql"]
+            self.table, self.columns = "rag.chunks", "id, text, embedding, chunk_index, created_at"
+
+    def mappings(self):
+        from replicator.mapping.loader import load_mappings
+
+        return load_mappings(self.mapping_dirs, env=self.env)
+
+    def events(self, start: int, stop: int, keys: int):
+        for i in range(start, stop):
+            yield self.event(i, key_of(i, keys), "c" if i < keys else "u", self.db)
 
 
 def event(i: int, key: int, op: str, db: str) -> tuple[bytes, bytes]:
@@ -63,13 +152,13 @@ def key_of(i: int, keys: int) -> int:
     return i if i < keys else (i * 7919) % keys  # first inserts, then updates of earlier keys
 
 
-def produce(bootstrap: str, topic: str, db: str, n: int, keys: int) -> None:
+def produce(bootstrap: str, workload: Workload, n: int, keys: int) -> None:
     from confluent_kafka import Producer
 
     p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.num.messages": 10000,
-                  "queue.buffering.max.messages": 200000})
-    for i in range(n):
-        k, v = event(i, key_of(i, keys), "c" if i < keys else "u", db)
+                  "queue.buffering.max.messages": 200000, "message.max.bytes": 4 * 1024 * 1024})
+    topic = workload.topic
+    for k, v in workload.events(0, n, keys):
         while True:
             try:
                 p.produce(topic, key=k, value=v)
@@ -81,24 +170,31 @@ def produce(bootstrap: str, topic: str, db: str, n: int, keys: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--events", type=int, default=200_000)
-    ap.add_argument("--keys", type=int, default=150_000)
+    ap.add_argument("--workload", choices=("users", "chunks"), default="users")
+    ap.add_argument("--events", type=int, help="default: 200,000 users or 20,000 chunks")
+    ap.add_argument("--keys", type=int, help="distinct keys; the first events insert them, the rest update "
+                                             "(default: 3/4 of the events)")
     ap.add_argument("--partitions", type=int, default=1)
     ap.add_argument("--batch", type=int, default=5000, help="batch_max_events of the runner")
+    ap.add_argument("--batch-mb", type=float, default=8.0, help="batch_max_bytes of the runner, in MiB")
     ap.add_argument("--rounds", type=int, default=3, help="consumer groups applying the same topic; best is kept")
     ap.add_argument("--profile", help="write a cProfile of the apply run to this file")
     args = ap.parse_args()
+    args.events = args.events or (200_000 if args.workload == "users" else 20_000)
+    args.keys = args.keys or args.events * 3 // 4
     stack = Stack.from_env()
     stack.up(echo=lambda _l: None)
 
     db = unique("bench_")
-    topic = f"legacy_main.{db}.Developer"
+    args.tmp = Path(tempfile.mkdtemp(prefix="bench_apply_"))
+    workload = Workload(args.workload, db, args.tmp)
+    topic = workload.topic
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": stack.broker.bootstrap()})
     admin.create_topics([NewTopic(topic, num_partitions=args.partitions, replication_factor=1)])[topic].result(10)
     t0 = time.perf_counter()
-    child = mp.get_context("spawn").Process(target=produce, args=(stack.broker.bootstrap(), topic, db,
+    child = mp.get_context("spawn").Process(target=produce, args=(stack.broker.bootstrap(), workload,
                                                                    args.events, args.keys))
     child.start()
     child.join()
@@ -106,11 +202,11 @@ def main() -> None:
 
     results = []
     for r in range(1, args.rounds + 1):
-        tgt = create_target_db(stack, [TARGET_DDL])
+        tgt = create_target_db(stack, workload.ddl)
         # each round is a fresh process, as a replicator pod is: its peak RSS is the apply's alone
         with mp.get_context("spawn").Pool(1) as pool:
-            res = pool.apply(one_round, (stack.postgres.dsn(tgt), stack.broker.bootstrap(), db, args))
-        res.update(copy_final_rows(stack, tgt))
+            res = pool.apply(one_round, (stack.postgres.dsn(tgt), stack.broker.bootstrap(), workload, args))
+        res.update(copy_final_rows(stack, tgt, workload))
         results.append(res)
         ceiling = (os.cpu_count() or 1) / (res["total_cpu_us"] / 1e6)
         print(f"round {r} CPU per event: apply process {res['cpu_us']:.1f} us (main thread {res['main_cpu_us']:.1f}), "
@@ -122,10 +218,7 @@ def main() -> None:
               f"peak RSS {res['rss_mb']:.0f} MB); plain COPY {res['copy_rate']:,.0f} rows/s", flush=True)
     admin.delete_topics([topic])[topic].result(10)  # the local broker keeps topics in memory
     rss_mb = max(r["rss_mb"] for r in results)
-    from replicator.mapping.loader import load_mappings
-
-    ms = load_mappings([REPO_ROOT / "config" / "mappings"], env={"LEGACY_MAIN_DATABASE": db})
-    floor = sink_only_rate(stack, ms, db, args)
+    floor = sink_only_rate(stack, workload, args)
     print(f"the sink's execute + commit alone (the same events decoded, mapped and planned beforehand; "
           f"no Kafka): {floor:,.0f} events/s; the best apply round is {max(r['apply_rate'] for r in results) / floor:.2f} of it")
     apply_rate = max(r["apply_rate"] for r in results)
@@ -135,44 +228,44 @@ def main() -> None:
           f"ratio={apply_rate / copy_rate:.2f} peak_rss_mb={rss_mb:.0f}")
 
 
-def sink_only_rate(stack: Stack, ms, db: str, args) -> float:
+def sink_only_rate(stack: Stack, workload: Workload, args) -> float:
     """What PostgreSQL alone allows: execute + commit of the batches the runner would write,
     timed without the consumer, the decoding, the mapping or the planning."""
     from replicator.apply.sink import PostgresSink
     from replicator.events import decode_message
 
-    tgt = create_target_db(stack, [TARGET_DDL])
-    topic = f"legacy_main.{db}.Developer"
-    plans = []
+    tgt = create_target_db(stack, workload.ddl)
+    ms = workload.mappings()
+    seconds = 0.0
     with psycopg.connect(stack.postgres.dsn(tgt)) as conn:
         sink = PostgresSink(conn, ms)
         sink.prepare()
         conn.commit()
+        # one batch planned at a time: the chunks workload's plans would not all fit in memory
         for start in range(0, args.events, args.batch):
-            ops = [op for i in range(start, min(start + args.batch, args.events))
-                   for op in ms.map_event(decode_message(topic, 0, i, *event(i, key_of(i, args.keys),
-                                                                             "c" if i < args.keys else "u", db)))]
-            plans.append(sink.planner.plan(ops))
-        t = time.perf_counter()
-        for plan in plans:
+            stop = min(start + args.batch, args.events)
+            ops = [op for i, (k, v) in zip(range(start, stop), workload.events(start, stop, args.keys))
+                   for op in ms.map_event(decode_message(workload.topic, 0, i, k, v))]
+            plan = sink.planner.plan(ops)
+            t = time.perf_counter()
             with conn.transaction():
                 sink.execute(plan)
-        seconds = time.perf_counter() - t
+            seconds += time.perf_counter() - t
     with psycopg.connect(stack.postgres.dsn("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{tgt}" WITH (FORCE)')
     return args.events / seconds
 
 
-def one_round(target_dsn: str, bootstrap: str, db: str, args) -> dict:
+def one_round(target_dsn: str, bootstrap: str, workload: Workload, args) -> dict:
     """In a fresh process: a fresh consumer group applies the whole topic into the target."""
     from replicator.apply.runner import Runner
     from replicator.logs import configure
-    from replicator.mapping.loader import load_mappings
 
     configure("console", "info" if args.profile == "log" else "warning")
-    ms = load_mappings([REPO_ROOT / "config" / "mappings"], env={"LEGACY_MAIN_DATABASE": db})
+    ms = workload.mappings()
     s = Settings(kafka_bootstrap_servers=bootstrap, kafka_group_id=unique("bench_"), target_dsn=target_dsn,
-                 kafka_session_timeout_ms=6000, metrics_port=0, batch_max_events=args.batch, stop_after_idle_s=3.0)
+                 kafka_session_timeout_ms=6000, metrics_port=0, batch_max_events=args.batch,
+                 batch_max_bytes=int(args.batch_mb * 1024 * 1024), stop_after_idle_s=3.0)
     marks: dict[str, float] = {}
     broker_pid = Stack.from_env().broker.pid()
 
@@ -223,16 +316,14 @@ def proc_cpu_s(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def copy_final_rows(stack: Stack, tgt: str) -> dict:
+def copy_final_rows(stack: Stack, tgt: str, workload: Workload) -> dict:
     """The peer: a plain COPY of the round's final rows into an identical empty table."""
     with psycopg.connect(stack.postgres.dsn(tgt)) as conn:
-        rows = conn.execute("SELECT id, email, name, picture_url, username, has_completed_onboarding, created_at, "
-                            "updated_at FROM app.users").fetchall()
-        conn.execute("CREATE TABLE app.users_copy (LIKE app.users INCLUDING ALL)")
+        rows = conn.execute(f"SELECT {workload.columns} FROM {workload.table}").fetchall()
+        conn.execute(f"CREATE TABLE {workload.table}_copy (LIKE {workload.table} INCLUDING ALL)")
         conn.commit()
         t = time.perf_counter()
-        with conn.cursor().copy("COPY app.users_copy (id, email, name, picture_url, username, "
-                                "has_completed_onboarding, created_at, updated_at) FROM STDIN") as cp:
+        with conn.cursor().copy(f"COPY {workload.table}_copy ({workload.columns}) FROM STDIN") as cp:
             for r in rows:
                 cp.write_row(r)
         conn.commit()

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     mapping_paths: list[Path] = Field(default_factory=lambda: [Path("config/mappings")],
                                       description="mapping YAML files or directories")
     batch_max_events: int = Field(5000, description="most events applied in one PostgreSQL transaction")
+    batch_max_bytes: int = Field(8 * 1024 * 1024, gt=0, description="most message bytes (keys and values) in one batch; also bounds what the consumer prefetches, so memory does not grow with row size")
     batch_max_wait_ms: int = Field(200, description="longest wait to fill a batch")
     retry_max_backoff_s: float = Field(30.0, description="ceiling of the exponential backoff for transient errors")
     metrics_port: int = Field(9108, description="port of /metrics, /healthz and /readyz (0 disables)")

@@ -1,6 +1,7 @@
 """`replicator run`: the long-running consumer-group reader. A thin orchestrator.
 
-One iteration: consume up to `batch_max_events` messages, decode them (events.py), map
+One iteration: consume up to `batch_max_events` messages or `batch_max_bytes` of them
+(batching.py), decode them (events.py), map
 them (mapping engine), apply all resulting target operations in ONE PostgreSQL
 transaction (sink.py), send poison events to the dead-letter topic and wait for the
 broker's acknowledgement, and only then commit the Kafka offsets. A crash at any point
@@ -30,6 +31,7 @@ import psycopg
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from replicator import metrics
+from replicator.apply.batching import BatchBudget
 from replicator.apply.dlq import DeadLetter, DeadLetterWriter
 from replicator.apply.sink import ApplyStats, PostgresSink, WritePlan, WritePlanner
 from replicator.config import Settings
@@ -38,7 +40,7 @@ from replicator.errors import (ApplyError, ReplicatorError, SchemaDriftError, Te
 from replicator.events import ChangeEvent, decode_message
 from replicator.logs import get_logger, kafka_client_logger
 from replicator.mapping.engine import MappingSet, TargetOp
-from replicator.runtime import quiet_garbage_collector
+from replicator.runtime import limit_malloc_arenas, quiet_garbage_collector
 
 log = get_logger("replicator.apply")
 
@@ -85,6 +87,7 @@ class Runner:
 
     def __init__(self, settings: Settings, mappings: MappingSet,
                  on_batch: Callable[[RunTotals], None] | None = None) -> None:
+        limit_malloc_arenas()  # before the Kafka client's threads exist
         self.s = settings
         self.mappings = mappings
         self.on_batch = on_batch
@@ -101,6 +104,7 @@ class Runner:
         self._reconcile_refreshed = 0.0
         self.assigned: list[TopicPartition] = []
         self._apply_thread = ThreadPoolExecutor(1, thread_name_prefix="apply")
+        self.budget = BatchBudget(settings.batch_max_events, settings.batch_max_bytes)
         self._inflight: tuple[Batch, Future[None]] | None = None
         # librdkafka's own log lines go through the structured log (logs.kafka_client_logger)
         kafka = {"bootstrap.servers": settings.kafka_bootstrap_servers, "logger": kafka_client_logger(),
@@ -115,9 +119,17 @@ class Runner:
             "max.poll.interval.ms": 600000,
             "topic.metadata.refresh.interval.ms": 10000,
             # debezium envelopes are ~1 kB: the 1 MB default per-partition fetch caps a batch
-            # at ~1000 events and makes the broker round trip the bottleneck
-            "max.partition.fetch.bytes": 16 * 1024 * 1024,
-            "fetch.max.bytes": 64 * 1024 * 1024,
+            # at ~1000 events and makes the broker round trip the bottleneck. What librdkafka
+            # prefetches is bounded by the batch's byte budget (its default is 64 MB queued
+            # plus a 50 MB fetch: with large rows, more than the rest of the process)
+            "max.partition.fetch.bytes": settings.batch_max_bytes,
+            # librdkafka refuses a fetch smaller than the largest message it accepts
+            "fetch.max.bytes": max(settings.batch_max_bytes,
+                                   int(settings.kafka_extra.get("message.max.bytes", 1_000_000))),
+            "queued.max.messages.kbytes": max(1, settings.batch_max_bytes // 1024),
+            # once that queue is full, the next fetch waits this long (librdkafka's default,
+            # 1 s, left large rows consumed at a fraction of what the rest could take)
+            "fetch.queue.backoff.ms": 10,
             "fetch.wait.max.ms": 100,
             # the consumer must not see what a transactional producer aborted
             "isolation.level": "read_committed",
@@ -198,7 +210,7 @@ class Runner:
             while not self.stopping:
                 self._refresh_reconcile_metrics()
                 t0 = time.perf_counter()
-                msgs = self.consumer.consume(self.s.batch_max_events, self.s.batch_max_wait_ms / 1000)
+                msgs = self._consume_batch()
                 consume_s = time.perf_counter() - t0
                 msgs = [m for m in msgs if not self._is_error(m)]
                 if not msgs:
@@ -219,6 +231,27 @@ class Runner:
                 self._apply_thread.shutdown(wait=True)
                 self.close()
         return self.totals
+
+    def _consume_batch(self) -> list[Message]:
+        """Messages until the batch holds `batch_max_events` or `batch_max_bytes` (keys
+        and values), or `batch_max_wait_ms` has passed; one consume call when events are
+        small, a few when they are large."""
+        deadline = time.monotonic() + self.s.batch_max_wait_ms / 1000
+        msgs: list[Message] = []
+        nbytes = 0
+        while True:
+            want = self.budget.next_count(len(msgs), nbytes)
+            if want <= 0:
+                break
+            got = self.consumer.consume(want, max(0.0, deadline - time.monotonic()))
+            # len(message) is its value's length; keys are small beside it but counted
+            size = sum([len(m) + len(m.key() or b"") for m in got])
+            self.budget.observe(len(got), size)
+            msgs += got
+            nbytes += size
+            if len(got) < want or time.monotonic() >= deadline:
+                break
+        return msgs
 
     def _refresh_reconcile_metrics(self, every_s: float = 60.0) -> None:
         """Export the reconcile gauges from `_replicator.reconcile_runs` once a minute, on a
