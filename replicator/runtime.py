@@ -27,29 +27,3 @@ def quiet_garbage_collector() -> None:
     gc.freeze()
     gc.set_threshold(500_000, 20, 100)
 
-
-_M_ARENA_MAX = -8  # glibc's malloc.h
-
-
-def limit_malloc_arenas(arenas: int = 2) -> bool:
-    """Cap glibc's malloc arenas, before the Kafka client starts its threads.
-
-    glibc gives each thread that contends for the heap an arena of its own (up to eight
-    per core), and memory freed in one arena is not reused by another. The runner's
-    threads (main, apply, librdkafka's) pass batches between them, so every arena grows to
-    hold a batch: measured with `bench/apply.py --workload chunks` (batches of 8 MiB of
-    60 kB embedding events), peak RSS 404 MB with the default and 263 MB with two arenas,
-    at the same rate. `MALLOC_ARENA_MAX` in the environment, if set, is left to decide.
-    False where this is not glibc (musl, macOS): nothing is changed there.
-    """
-    import ctypes
-    import ctypes.util
-    import os
-
-    if os.environ.get("MALLOC_ARENA_MAX"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):
-        return False

@@ -40,7 +40,7 @@ from replicator.errors import (ApplyError, ReplicatorError, SchemaDriftError, Te
 from replicator.events import ChangeEvent, decode_message
 from replicator.logs import get_logger, kafka_client_logger
 from replicator.mapping.engine import MappingSet, TargetOp
-from replicator.runtime import limit_malloc_arenas, quiet_garbage_collector
+from replicator.runtime import quiet_garbage_collector
 
 log = get_logger("replicator.apply")
 
@@ -87,7 +87,6 @@ class Runner:
 
     def __init__(self, settings: Settings, mappings: MappingSet,
                  on_batch: Callable[[RunTotals], None] | None = None) -> None:
-        limit_malloc_arenas()  # before the Kafka client's threads exist
         self.s = settings
         self.mappings = mappings
         self.on_batch = on_batch
