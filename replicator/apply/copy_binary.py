@@ -19,9 +19,12 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from psycopg.adapt import Transformer
+from psycopg.abc import AdaptContext
+from psycopg.adapt import Dumper, Transformer
 from psycopg.pq import Format
 from psycopg.types.json import Json, Jsonb
+
+from replicator.mapping.convert import VectorText
 
 try:
     # psycopg's own row formatter (C, with psycopg[binary]); called directly, a row costs
@@ -42,14 +45,26 @@ class NaiveDatetime:
     """Marks a column holding a datetime without a time zone (never binary into timestamptz)."""
 
 
+class BeyondInt4:
+    """Marks a column holding an int outside int4's range. psycopg's binary int4 dumper
+    does not refuse one: it wraps it (2**31 is written as -2**31)."""
+
+
+class BeyondInt2:
+    """Marks a column holding an int outside int2's range (wrapped the same way)."""
+
+
 # PostgreSQL type name -> the Python types its binary dumper takes as they are. Narrow
-# on purpose: int2/int4/float4 are left out (range), as are enums, arrays and extensions.
+# on purpose: float4 is left out (range), as are enums and arrays; int2 and int4 only
+# when column_types saw every int within their range; of the extensions, pgvector.
 BINARY_SAFE: dict[str, frozenset[type]] = {
     "uuid": frozenset({uuid.UUID}),
     "text": frozenset({str}),
     "varchar": frozenset({str}),
     "bool": frozenset({bool}),
-    "int8": frozenset({int}),
+    "int2": frozenset({int}),
+    "int4": frozenset({int, BeyondInt2}),
+    "int8": frozenset({int, BeyondInt2, BeyondInt4}),  # beyond int64, psycopg's dumper raises: a data error
     "float8": frozenset({float}),
     "numeric": frozenset({Decimal}),
     "timestamptz": frozenset({dt.datetime}),
@@ -57,16 +72,41 @@ BINARY_SAFE: dict[str, frozenset[type]] = {
     "bytea": frozenset({bytes}),
     "jsonb": frozenset({Jsonb}),
     "json": frozenset({Json}),
+    # pgvector: an extension, so its oid differs per database (register_vector_binary)
+    "vector": frozenset({VectorText}),
 }
 
 
+def register_vector_binary(context: AdaptContext, oid: int) -> None:
+    """Let COPY write pgvector's `vector` (whose oid this database gave it) in binary:
+    a VectorText carries its binary form already. Registered by oid only, so it is used
+    where the column type is known (binary COPY), never to adapt a `%s` parameter."""
+
+    class VectorBinaryDumper(Dumper):
+        format = Format.BINARY
+
+        def dump(self, obj: VectorText) -> bytes:
+            return obj.binary
+
+    VectorBinaryDumper.oid = oid
+    context.adapters.register_dumper(None, VectorBinaryDumper)
+
+
 def column_types(rows: Sequence[Sequence[Any]]) -> list[frozenset[type]]:
-    """The set of Python types in each column of `rows` (NaiveDatetime for naive datetimes)."""
+    """The set of Python types in each column of `rows`, plus the markers NaiveDatetime
+    (a datetime without a time zone), BeyondInt4 and BeyondInt2 (an int outside the range)."""
     out = []
     for col in zip(*rows):
         types = set(map(type, col))
         if dt.datetime in types and any(type(v) is dt.datetime and v.tzinfo is None for v in col):
             types.add(NaiveDatetime)
+        if int in types:
+            ints = [v for v in col if type(v) is int]
+            lo, hi = min(ints), max(ints)
+            if lo < -2**31 or hi >= 2**31:
+                types.add(BeyondInt4)
+            if lo < -2**15 or hi >= 2**15:
+                types.add(BeyondInt2)
         out.append(frozenset(types))
     return out
 
@@ -84,12 +124,13 @@ def binary_ok(pg_types: Sequence[str], types: Sequence[frozenset[type]]) -> bool
 
 
 def binary_payload(rows: Sequence[Sequence[Any]], positions: Sequence[Sequence[int]],
-                   oids: Sequence[int]) -> bytes | None:
+                   oids: Sequence[int], context: AdaptContext | None = None) -> bytes | None:
     """The whole binary COPY stream of `rows` plus each row's position (a bigint[] last
-    column), or None when psycopg's row formatter is not available here."""
+    column), or None when psycopg's row formatter is not available here. `context` (the
+    connection) knows the dumpers of extension types (register_vector_binary)."""
     if format_row_binary is None:
         return None
-    tx = Transformer()
+    tx = Transformer(context)
     tx.set_dumper_types(list(oids[:-1]), Format.BINARY)
     out = bytearray(SIGNATURE)
     count: bytes | None = None

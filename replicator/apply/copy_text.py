@@ -14,6 +14,8 @@ from decimal import Decimal
 from collections.abc import Iterable
 from typing import Any
 
+from replicator.mapping.convert import VectorText
+
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -40,6 +42,7 @@ def _bytes(v: bytes) -> str:
 
 _ENCODERS = {
     str: _text,
+    VectorText: _text,  # a str with its binary form beside: the text is what COPY text takes
     int: str,
     bool: lambda v: "t" if v else "f",
     float: repr,

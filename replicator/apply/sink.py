@@ -43,7 +43,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-from replicator.apply.copy_binary import binary_ok, binary_payload, column_types
+from replicator.apply.copy_binary import binary_ok, binary_payload, column_types, register_vector_binary
 from replicator.apply.copy_text import Unencodable, encode_values
 from replicator.mapping.engine import MappingSet, TargetOp, position_column
 
@@ -288,6 +288,9 @@ class PostgresSink:
                 "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
                 (name,)).fetchall()
             self._stage_types[name] = ([oid for oid, _ in types], [typname for _, typname in types])
+            for oid, typname in types:
+                if typname == "vector":
+                    register_vector_binary(self.conn, oid)
             self._stage_names[k] = name
         return name
 
@@ -332,7 +335,7 @@ class PostgresSink:
         if binary_ok(pg_types[:-1], group.types):
             statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(dest, columns)
             try:
-                data = binary_payload(group.rows, group.positions, oids)
+                data = binary_payload(group.rows, group.positions, oids, self.conn)
                 with self.conn.cursor().copy(statement) as cp:
                     if data is not None:
                         cp.write(data)
