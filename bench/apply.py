@@ -4,6 +4,7 @@ with a plain PostgreSQL COPY of the same final rows into an identical empty tabl
 
     .venv/bin/python bench/apply.py [--events 200000] [--keys 150000] [--rounds 3] [--batch 5000]
     .venv/bin/python bench/apply.py --workload chunks [--events 20000]
+    .venv/bin/python bench/apply.py --rounds 1 --replay    # + the same topic replayed over its own rows
 
 Two workloads. `users` (the default): the main database's `Developer` -> `app.users`
 (MySQL events of ~0.6 kB: inserts, then updates of earlier keys). `chunks`: the
@@ -22,7 +23,11 @@ apply_events_per_s=<n> copy_rows_per_s=<n> ratio=<r> peak_rss_mb=<n>
 apply_events_per_s is the steady state: events from the first batch's commit to the last
 commit, over that time (the consumer-group join, about 3 s, is a one-off start-up cost and
 is printed apart). copy_rows_per_s is psycopg's `Copy.write_row` of the final rows, as a
-Python tool would write them. peak_rss_mb is the process's peak over the apply rounds.
+Python tool would write them. peak_rss_mb is the apply process's peak (VmHWM) over the
+rounds. Not getrusage's ru_maxrss: a spawned process is forked from this one before it
+execs, and Linux carries the parent's resident size at the fork into the child's
+ru_maxrss, so once this process held a round's final rows, every later round read
+the parent's size, not its own.
 `--profile FILE` writes a cProfile of the main thread; `--profile log` prints per-batch
 consume/map/wait/apply/commit milliseconds.
 
@@ -38,7 +43,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -179,6 +183,9 @@ def main() -> None:
     ap.add_argument("--batch-mb", type=float, default=8.0, help="batch_max_bytes of the runner, in MiB")
     ap.add_argument("--rounds", type=int, default=3, help="consumer groups applying the same topic; best is kept")
     ap.add_argument("--profile", help="write a cProfile of the apply run to this file")
+    ap.add_argument("--replay", action="store_true",
+                    help="also apply the topic twice into one target: the second pass replays every event "
+                         "over rows that exist (a rewound consumer, a re-snapshot)")
     args = ap.parse_args()
     args.events = args.events or (200_000 if args.workload == "users" else 20_000)
     args.keys = args.keys or args.events * 3 // 4
@@ -216,6 +223,8 @@ def main() -> None:
         print(f"round {r}: {res['events']} events -> {res['rows']} rows; apply {res['apply_rate']:,.0f} events/s "
               f"(steady, after the {res['join_s']:.1f}s group join; "
               f"peak RSS {res['rss_mb']:.0f} MB); plain COPY {res['copy_rate']:,.0f} rows/s", flush=True)
+    if args.replay:
+        replay_rounds(stack, workload, args)
     admin.delete_topics([topic])[topic].result(10)  # the local broker keeps topics in memory
     rss_mb = max(r["rss_mb"] for r in results)
     floor = sink_only_rate(stack, workload, args)
@@ -226,6 +235,21 @@ def main() -> None:
     print(f"best of {args.rounds} rounds (the machine is shared and noisy); peak RSS: the largest round's")
     print(f"apply_events_per_s={apply_rate:.0f} copy_rows_per_s={copy_rate:.0f} "
           f"ratio={apply_rate / copy_rate:.2f} peak_rss_mb={rss_mb:.0f}")
+
+
+def replay_rounds(stack: Stack, workload: Workload, args) -> None:
+    """The topic applied twice into one target, each time by a fresh consumer group: the
+    second pass finds every row there already, so each created row's direct COPY fails
+    and falls back to the position-guarded upsert, which refuses the replayed positions."""
+    tgt = create_target_db(stack, workload.ddl)
+    for label in ("first pass", "replay over the same target"):
+        with mp.get_context("spawn").Pool(1) as pool:
+            res = pool.apply(one_round, (stack.postgres.dsn(tgt), stack.broker.bootstrap(), workload, args))
+        print(f"{label}: apply {res['apply_rate']:,.0f} events/s; rows COPYed directly {res['direct_rows']:,.0f}, "
+              f"direct COPY fallbacks {res['direct_fallbacks']:,.0f}, stale writes refused {res['stale']:,.0f}",
+              flush=True)
+    with psycopg.connect(stack.postgres.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{tgt}" WITH (FORCE)')
 
 
 def sink_only_rate(stack: Stack, workload: Workload, args) -> float:
@@ -301,7 +325,27 @@ def one_round(target_dsn: str, bootstrap: str, workload: Workload, args) -> dict
     return {"events": events, "apply_rate": apply_rate, "join_s": marks["first"] - start,
             "cpu_us": per_event["proc"], "main_cpu_us": per_event["main"], "pg_cpu_us": per_event["pg"],
             "broker_cpu_us": per_event["broker"], "total_cpu_us": per_event["proc"] + per_event["pg"] + per_event["broker"],
-            "all_cpu_us": cpu_s / events * 1e6, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "all_cpu_us": cpu_s / events * 1e6, "rss_mb": peak_rss_mb(),
+            **applied_counts()}
+
+
+def applied_counts() -> dict[str, float]:
+    """What the sink did in this process: from its metrics (replicator/metrics.py)."""
+    from replicator import metrics
+
+    return {"direct_rows": metrics.DIRECT_COPIED._value.get(),
+            "direct_fallbacks": metrics.DIRECT_FALLBACKS._value.get(),
+            "stale": sum(s.value for m in metrics.STALE_REFUSED.collect() for s in m.samples
+                         if s.name.endswith("_total"))}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (VmHWM), which starts afresh at exec."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def proc_cpu_s(pid: int | None) -> float:
