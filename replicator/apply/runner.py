@@ -104,6 +104,8 @@ class Runner:
         self.assigned: list[TopicPartition] = []
         self._apply_thread = ThreadPoolExecutor(1, thread_name_prefix="apply")
         self.budget = BatchBudget(settings.batch_max_events, settings.batch_max_bytes)
+        # partitions revoked during the consume call just made (_consume_batch)
+        self._revoked: set[tuple[str, int]] = set()
         self._inflight: tuple[Batch, Future[None]] | None = None
         # librdkafka's own log lines go through the structured log (logs.kafka_client_logger)
         kafka = {"bootstrap.servers": settings.kafka_bootstrap_servers, "logger": kafka_client_logger(),
@@ -233,18 +235,26 @@ class Runner:
 
     def _consume_batch(self) -> list[Message]:
         """Messages until the batch holds `batch_max_events` or `batch_max_bytes` (keys
-        and values), or `batch_max_wait_ms` has passed; one consume call when events are
-        small, a few when they are large."""
+        and values), or `batch_max_wait_ms` has passed; a few consume calls, each asking
+        for at most as many as the batch holds (batching.py)."""
         deadline = time.monotonic() + self.s.batch_max_wait_ms / 1000
         msgs: list[Message] = []
         nbytes = 0
+        self._revoked = set()
         while True:
             want = self.budget.next_count(len(msgs), nbytes)
             if want <= 0:
                 break
             got = self.consumer.consume(want, max(0.0, deadline - time.monotonic()))
-            # len(message) is its value's length; keys are small beside it but counted
-            size = sum([len(m) + len(m.key() or b"") for m in got])
+            if self._revoked:
+                # partitions were revoked inside this call: what the batch took from them
+                # before it is dropped, not applied. Each restarts from its committed
+                # offset, at its new owner or here, so nothing is applied twice (what this
+                # call returned is of the new assignment)
+                gone, self._revoked = self._revoked, set()
+                msgs = [m for m in msgs if (m.topic(), m.partition()) not in gone]
+                nbytes = _message_bytes(msgs)
+            size = _message_bytes(got)
             self.budget.observe(len(got), size)
             msgs += got
             nbytes += size
@@ -299,6 +309,7 @@ class Runner:
         # finish and commit the batch being applied, so the next owner starts exactly
         # after it: nothing lost, nothing applied twice
         self.finish_inflight()
+        self._revoked |= {(p.topic, p.partition) for p in partitions}
         self.assigned = []
         metrics.ASSIGNED_PARTITIONS.set(0)
         log.info("replicator.partitions_revoked", partitions=[f"{p.topic}[{p.partition}]" for p in partitions])
@@ -585,6 +596,11 @@ def _offset_spans(msgs: list[Message]) -> dict[tuple[str, int], list[int]]:
         elif o < span[0]:
             span[0] = o
     return spans
+
+
+def _message_bytes(msgs: list[Message]) -> int:
+    """Keys and values: len(message) is its value's length."""
+    return sum([len(m) + len(m.key() or b"") for m in msgs])
 
 
 def tune_interpreter() -> None:

@@ -1,0 +1,65 @@
+"""The runner's batch loop (Runner._consume_batch) around consume(): the byte budget, and a
+rebalance served inside one of its consume calls. The consumer here is a script standing
+in for confluent-kafka's consume() (the loop's bookkeeping is what is tested; the real
+broker's rebalances are in tests/e2e/test_rebalance.py)."""
+
+from __future__ import annotations
+
+from confluent_kafka import Message, TopicPartition
+
+from replicator.apply.runner import Runner
+from replicator.config import Settings
+from replicator.mapping.loader import load_mappings
+from replicator.stack.manager import REPO_ROOT
+
+
+class ScriptedConsume:
+    """Returns the prepared lists in turn; before the call numbered `revoke_at`, serves a
+    revocation of `revoked` through the runner's callback, as librdkafka does inside
+    consume()."""
+
+    def __init__(self, runner: Runner, calls: list[list[Message]], revoke_at: int | None = None,
+                 revoked: list[TopicPartition] = ()):
+        self.runner, self.calls, self.revoke_at, self.revoked = runner, calls, revoke_at, revoked
+        self.asked: list[int] = []
+
+    def consume(self, num_messages: int, timeout: float) -> list[Message]:
+        if len(self.asked) == self.revoke_at:
+            self.runner._on_revoke(None, self.revoked)
+        self.asked.append(num_messages)
+        got = self.calls.pop(0) if self.calls else []
+        assert len(got) <= num_messages, "the script gives at most what is asked"
+        return got
+
+
+def messages(topic: str, partition: int, first: int, n: int, size: int = 100) -> list[Message]:
+    return [Message(topic=topic, partition=partition, offset=first + i, key=b"k", value=b"v" * size)
+            for i in range(n)]
+
+
+def runner(**settings) -> Runner:
+    ms = load_mappings([REPO_ROOT / "config" / "mappings"], env={})
+    return Runner(Settings(metrics_port=0, batch_max_wait_ms=50, **settings), ms)
+
+
+def test_a_batch_is_built_from_asks_that_double_until_the_event_count():
+    r = runner(batch_max_events=300)
+    script = ScriptedConsume(r, [messages("a", 0, 0, 64), messages("a", 0, 64, 64), messages("a", 0, 128, 128),
+                                 messages("a", 0, 256, 44)])
+    r.consumer = script
+    got = r._consume_batch()
+    assert [m.offset() for m in got] == list(range(300))
+    assert script.asked == [64, 64, 128, 44]
+
+
+def test_messages_of_a_partition_revoked_mid_batch_are_dropped_and_the_rest_kept():
+    r = runner(batch_max_events=1000)
+    first = messages("a", 0, 0, 32) + messages("a", 1, 0, 32)
+    after = messages("a", 1, 32, 10)  # the call that served the revocation: the new assignment
+    script = ScriptedConsume(r, [first, after], revoke_at=1, revoked=[TopicPartition("a", 0)])
+    r.consumer = script
+    got = r._consume_batch()
+    # partition a[0]'s 32 messages are gone (its next owner starts at its committed offset);
+    # a[1], kept by this consumer, keeps its messages in order
+    assert [(m.partition(), m.offset()) for m in got] == [(1, o) for o in range(42)]
+    assert r._revoked == set()
