@@ -7,30 +7,36 @@ embedding chunks (3072 doubles, about 60 kB each as JSON) it is 300 MB of bytes 
 
 confluent-kafka's `consume(n)` counts messages only, and keeps taking them from
 librdkafka's queue while the broker refills it, so asking for 5,000 takes 5,000 whatever
-their size. The runner therefore asks for as many as the bytes left allow at the mean
-message size seen so far, and never for more than the batch already holds (at first, as
-many 64 kB messages as the budget holds, at most 64): a batch at most doubles per ask, so when the size of messages jumps (a topic of
-embeddings after one of users) a batch passes its budget by one ask at most, and the mean
-has caught up by the next.
+their size; and a message's size is known only once it is consumed. So the runner asks
+repeatedly, each time for as many as the bytes left allow at the size estimate, and never
+for more than `ask_limit` (the budget over 64 kB, an embedding event: 128 for 8 MiB). A
+batch can therefore pass its budget by one ask at most: by `ask_limit` messages, i.e. at
+most twice the budget while messages are no larger than 64 kB, whatever came before them
+(a consumer reads every table's topic: users and embeddings interleave).
+
+The size estimate goes up at once to the largest message of the last ask and down halfway
+to its mean: small messages after large ones are taken in bigger asks within a few asks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+PLANNED_MESSAGE_BYTES = 65536  # the largest ordinary Debezium event: a 3072-dimension embedding
+
 
 @dataclass
 class BatchBudget:
-    """The two bounds of a batch, and the mean message size learnt so far."""
+    """The two bounds of a batch, and what is known of message sizes so far."""
 
     max_events: int
     max_bytes: int
-    mean_bytes: float = 1024.0  # a Debezium envelope of an ordinary row: 0.5 to 2 kB
-    first_ask: int = 0  # 0: as many 64 kB messages (an embedding event) as fit, 1 to 64
+    size_estimate: float = 1024.0  # a Debezium envelope of an ordinary row: 0.5 to 2 kB
+    ask_limit: int = 0  # 0: max_bytes // 64 kB, at least 1
 
     def __post_init__(self) -> None:
-        if self.first_ask <= 0:
-            self.first_ask = max(1, min(64, self.max_bytes // 65536))
+        if self.ask_limit <= 0:
+            self.ask_limit = max(1, self.max_bytes // PLANNED_MESSAGE_BYTES)
 
     def next_count(self, events: int, nbytes: int) -> int:
         """How many more messages to ask for, given what the batch holds; 0 when it is full.
@@ -42,15 +48,12 @@ class BatchBudget:
         left_bytes = self.max_bytes - nbytes
         if left_events <= 0 or left_bytes <= 0:
             return 0
-        fits = int(left_bytes // self.mean_bytes)
+        fits = int(left_bytes // self.size_estimate)
         if fits <= 0:
             return 1 if events == 0 else 0
-        return min(left_events, fits, max(self.first_ask, events))
+        return min(left_events, fits, self.ask_limit)
 
-    def observe(self, events: int, nbytes: int) -> None:
-        """Learn from messages just consumed: up to their mean at once (memory is at
-        stake), down halfway to it (one small message among large ones must not let the
-        next ask take hundreds of large ones)."""
+    def observe(self, events: int, nbytes: int, largest: int) -> None:
+        """Learn from the messages one ask brought: `nbytes` in all, `largest` the largest."""
         if events > 0:
-            seen = max(1.0, nbytes / events)
-            self.mean_bytes = max(seen, (self.mean_bytes + seen) / 2)
+            self.size_estimate = max(float(largest), (self.size_estimate + nbytes / events) / 2, 1.0)

@@ -235,8 +235,8 @@ class Runner:
 
     def _consume_batch(self) -> list[Message]:
         """Messages until the batch holds `batch_max_events` or `batch_max_bytes` (keys
-        and values), or `batch_max_wait_ms` has passed; a few consume calls, each asking
-        for at most as many as the batch holds (batching.py)."""
+        and values), or `batch_max_wait_ms` has passed; a consume call per
+        `budget.ask_limit` messages at most (batching.py)."""
         deadline = time.monotonic() + self.s.batch_max_wait_ms / 1000
         msgs: list[Message] = []
         nbytes = 0
@@ -255,7 +255,7 @@ class Runner:
                 msgs = [m for m in msgs if (m.topic(), m.partition()) not in gone]
                 nbytes = _message_bytes(msgs)
             size = _message_bytes(got)
-            self.budget.observe(len(got), size)
+            self.budget.observe(len(got), size, max(map(len, got), default=0))
             msgs += got
             nbytes += size
             if len(got) < want or time.monotonic() >= deadline:

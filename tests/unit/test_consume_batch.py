@@ -42,24 +42,31 @@ def runner(**settings) -> Runner:
     return Runner(Settings(metrics_port=0, batch_max_wait_ms=50, **settings), ms)
 
 
-def test_a_batch_is_built_from_asks_that_double_until_the_event_count():
-    r = runner(batch_max_events=300)
-    script = ScriptedConsume(r, [messages("a", 0, 0, 64), messages("a", 0, 64, 64), messages("a", 0, 128, 128),
-                                 messages("a", 0, 256, 44)])
+def test_a_batch_is_built_from_asks_of_at_most_ask_limit_until_the_event_count():
+    r = runner(batch_max_events=300)  # 8 MiB: at most 128 messages an ask
+    script = ScriptedConsume(r, [messages("a", 0, 0, 128), messages("a", 0, 128, 128), messages("a", 0, 256, 44)])
     r.consumer = script
     got = r._consume_batch()
     assert [m.offset() for m in got] == list(range(300))
-    assert script.asked == [64, 64, 128, 44]
+    assert script.asked == [128, 128, 44]
+
+
+def test_a_short_call_ends_the_batch():
+    r = runner(batch_max_events=300)
+    r.consumer = script = ScriptedConsume(r, [messages("a", 0, 0, 100), messages("a", 0, 100, 100)])
+    assert len(r._consume_batch()) == 100  # fewer than asked: the wait is over
+    assert script.asked == [128]
 
 
 def test_messages_of_a_partition_revoked_mid_batch_are_dropped_and_the_rest_kept():
     r = runner(batch_max_events=1000)
-    first = messages("a", 0, 0, 32) + messages("a", 1, 0, 32)
-    after = messages("a", 1, 32, 10)  # the call that served the revocation: the new assignment
+    first = messages("a", 0, 0, 64) + messages("a", 1, 0, 64)  # all the first ask wanted
+    after = messages("a", 1, 64, 10)  # the call that served the revocation: the new assignment
     script = ScriptedConsume(r, [first, after], revoke_at=1, revoked=[TopicPartition("a", 0)])
     r.consumer = script
     got = r._consume_batch()
-    # partition a[0]'s 32 messages are gone (its next owner starts at its committed offset);
+    # partition a[0]'s 64 messages are gone (its next owner starts at its committed offset);
     # a[1], kept by this consumer, keeps its messages in order
-    assert [(m.partition(), m.offset()) for m in got] == [(1, o) for o in range(42)]
+    assert [(m.partition(), m.offset()) for m in got] == [(1, o) for o in range(74)]
+    assert script.asked == [128, 128]
     assert r._revoked == set()
