@@ -67,6 +67,7 @@ from decimal import Decimal
 from typing import Any, Literal, get_args
 
 from orjson import dumps as _orjson_dumps
+from orjson import loads as _orjson_loads
 
 __all__ = [
     "CONVERSION_KINDS",
@@ -701,8 +702,20 @@ def _make_vector(tz: tzinfo | None, options: Mapping[str, Any]) -> Converter:
     def conv(value: Any) -> Any:
         if value is None:
             return None
-        if type(value) is list and (dimensions is None or len(value) == dimensions):
-            fast = _vector_text_of_numbers(value)
+        # the fast paths: Debezium's JSON array of doubles, and pgvector's own text (what
+        # the reconciler reads from a legacy PostgreSQL), which is a JSON array too
+        items = value
+        if isinstance(value, str):
+            try:
+                items = _orjson_loads(str(value))  # orjson takes no str subclass
+            except ValueError:
+                items = None
+            if type(items) is list and 0 in items:
+                # pgvector prints negative zero as "-0", which JSON reads as the int 0:
+                # a vector with a zero takes the general path, which keeps the sign
+                items = None
+        if type(items) is list and (dimensions is None or len(items) == dimensions):
+            fast = _vector_text_of_numbers(items)
             if fast is not None:
                 return fast
         if isinstance(value, str):

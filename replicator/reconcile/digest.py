@@ -39,12 +39,16 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 import struct
 import uuid
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from orjson import loads as _json_loads
 
 NULL = "\\N"
 SEP = "\x1e"
@@ -402,7 +406,39 @@ def _floats(v: Any) -> list[float]:
 
 
 def _c_vector(v: Any) -> str:
+    fast = _vector_canon_in_c(v)
+    if fast is not None:
+        return fast
     return "[" + ",".join(float8_text(_f32(f)) for f in _floats(v)) + "]"
+
+
+_INTEGRAL_SUFFIX = re.compile(r"\.0(?=,|$)")
+
+
+def _vector_canon_in_c(v: Any) -> str | None:
+    """`_c_vector` for the common case, element loops in C, or None (then the exact path).
+
+    Why: the exact path costs about 9 ms for a 3072-dimension embedding, which makes a
+    reconcile of 9.9M chunks a day of CPU. `array("f")` rounds each double to float4 as
+    struct does; repr gives float8out's shortest digits and, for |x| < 1e15, its layout
+    too (exponent form below 1e-4, as `1e-05`), except that it writes integral values as
+    `3.0` where float8out writes `3`, which one substitution undoes. NaN, infinities (a
+    double beyond float4), |x| >= 1e15 and text holding a zero (pgvector's "-0", which
+    JSON reads as the int 0) go the exact way. Held equal to it by a hypothesis test.
+    """
+    try:
+        if isinstance(v, str):
+            items = _json_loads(str(v))  # orjson takes no str subclass
+            if type(items) is list and 0 in items:
+                return None  # "-0" is the int 0 in JSON: the exact path keeps the sign
+        else:
+            items = v
+        floats = array("f", items).tolist()
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not floats or not math.isfinite(sum(floats)) or max(map(abs, floats)) >= 1e15:
+        return None
+    return "[" + _INTEGRAL_SUFFIX.sub("", ",".join(map(repr, floats))) + "]"
 
 
 def _c_halfvec(v: Any) -> str:

@@ -5,6 +5,7 @@ integration test re-checks a wider matrix against the live server."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from decimal import Decimal
 
@@ -25,6 +26,30 @@ from replicator.reconcile import digest as dg
 ])
 def test_float8_text_is_postgres_float8out(value, text):
     assert dg.float8_text(value) == text
+
+
+def _vector_canon_exact(v):
+    return "[" + ",".join(dg.float8_text(dg._f32(f)) for f in dg._floats(v)) + "]"
+
+
+_vector_elements = st.one_of(
+    st.floats(width=32), st.floats(min_value=-1e-3, max_value=1e-3), st.floats(min_value=-1e16, max_value=1e16),
+    st.integers(min_value=-10**6, max_value=10**6), st.just(-0.0), st.just(0.0), st.floats(allow_nan=True))
+
+
+@given(st.lists(_vector_elements, min_size=0, max_size=12))
+def test_the_vector_canon_in_c_is_the_exact_one(values):
+    """Byte for byte, for lists and for their pgvector text, wherever the exact path answers
+    (it raises for a double beyond float4, and so must the whole canon)."""
+    pg_style = "[" + ",".join("-0" if x == 0 and math.copysign(1, x) < 0 else repr(x) for x in values) + "]"
+    for v in (values, "[" + ",".join(map(repr, values)) + "]", pg_style):
+        try:
+            exact = _vector_canon_exact(v)
+        except (OverflowError, ValueError):
+            with pytest.raises((OverflowError, ValueError)):
+                dg._c_vector(v)
+            continue
+        assert dg._c_vector(v) == exact, v
 
 
 def test_float4_widened_like_postgres():
