@@ -710,10 +710,8 @@ def _make_vector(tz: tzinfo | None, options: Mapping[str, Any]) -> Converter:
                 items = _orjson_loads(str(value))  # orjson takes no str subclass
             except ValueError:
                 items = None
-            if type(items) is list and 0 in items:
-                # pgvector prints negative zero as "-0", which JSON reads as the int 0:
-                # a vector with a zero takes the general path, which keeps the sign
-                items = None
+            if type(items) is list and 0 in items and has_negative_zero_int(value):
+                items = None  # the general path keeps the sign
         if type(items) is list and (dimensions is None or len(items) == dimensions):
             fast = _vector_text_of_numbers(items)
             if fast is not None:
@@ -743,6 +741,13 @@ def _make_vector(tz: tzinfo | None, options: Mapping[str, Any]) -> Converter:
 
 
 _NUMBER_BYTES = b"0123456789.-+eE,"
+_NEGATIVE_ZERO_INT = re.compile(r"-0+(?![0-9.eE])")
+
+
+def has_negative_zero_int(text: str) -> bool:
+    """True when a JSON array's text holds "-0" as an integer token: pgvector prints
+    negative zero that way, and JSON reads it as the int 0, losing the sign."""
+    return _NEGATIVE_ZERO_INT.search(text) is not None
 
 
 class VectorText(str):

@@ -50,6 +50,8 @@ from typing import Any
 
 from orjson import loads as _json_loads
 
+from replicator.mapping.convert import has_negative_zero_int
+
 NULL = "\\N"
 SEP = "\x1e"
 _UTC = dt.timezone.utc
@@ -423,13 +425,13 @@ def _vector_canon_in_c(v: Any) -> str | None:
     struct does; repr gives float8out's shortest digits and, for |x| < 1e15, its layout
     too (exponent form below 1e-4, as `1e-05`), except that it writes integral values as
     `3.0` where float8out writes `3`, which one substitution undoes. NaN, infinities (a
-    double beyond float4), |x| >= 1e15 and text holding a zero (pgvector's "-0", which
-    JSON reads as the int 0) go the exact way. Held equal to it by a hypothesis test.
+    double beyond float4), |x| >= 1e15 and text holding pgvector's "-0" (which JSON
+    reads as the int 0) go the exact way. Held equal to it by a hypothesis test.
     """
     try:
         if isinstance(v, str):
             items = _json_loads(str(v))  # orjson takes no str subclass
-            if type(items) is list and 0 in items:
+            if type(items) is list and 0 in items and has_negative_zero_int(v):
                 return None  # "-0" is the int 0 in JSON: the exact path keeps the sign
         else:
             items = v
