@@ -14,6 +14,10 @@ batch can therefore pass its budget by one ask at most: by `ask_limit` messages,
 most twice the budget while messages are no larger than 64 kB, whatever came before them
 (a consumer reads every table's topic: users and embeddings interleave).
 
+Before any message has been seen the size is unknown, and a replicator restarting on a
+backlog of large rows would otherwise take `ask_limit` of them in its first call: so the
+very first ask is for one message, which sets the estimate.
+
 The size estimate goes up at once to the largest message of the last ask and down halfway
 to its mean: small messages after large ones are taken in bigger asks within a few asks.
 """
@@ -33,6 +37,7 @@ class BatchBudget:
     max_bytes: int
     size_estimate: float = 1024.0  # a Debezium envelope of an ordinary row: 0.5 to 2 kB
     ask_limit: int = 0  # 0: max_bytes // 64 kB, at least 1
+    seen: bool = False  # has any ask brought a message (until then asks are for one)
 
     def __post_init__(self) -> None:
         if self.ask_limit <= 0:
@@ -48,6 +53,8 @@ class BatchBudget:
         left_bytes = self.max_bytes - nbytes
         if left_events <= 0 or left_bytes <= 0:
             return 0
+        if not self.seen:
+            return 1  # the first message says how large they are
         fits = int(left_bytes // self.size_estimate)
         if fits <= 0:
             return 1 if events == 0 else 0
@@ -56,4 +63,7 @@ class BatchBudget:
     def observe(self, events: int, nbytes: int, largest: int) -> None:
         """Learn from the messages one ask brought: `nbytes` in all, `largest` the largest."""
         if events > 0:
+            if not self.seen:
+                self.seen, self.size_estimate = True, float(max(largest, 1))
+                return
             self.size_estimate = max(float(largest), (self.size_estimate + nbytes / events) / 2, 1.0)

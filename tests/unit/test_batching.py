@@ -41,7 +41,8 @@ def test_small_events_fill_the_event_count():
     b = BatchBudget(max_events=5000, max_bytes=8 * MiB)
     asks: list[int] = []
     assert len(fill(b, [600] * 20000, asks=asks)) == 5000
-    assert b.ask_limit == 128 and asks == [128] * 39 + [8]
+    # the first ask is for one message (its size is the first estimate), then full asks
+    assert b.ask_limit == 128 and asks == [1] + [128] * 39 + [7]
 
 
 def test_large_events_stop_at_the_byte_budget():
@@ -71,14 +72,24 @@ def test_small_events_after_a_large_one_are_taken_in_full_asks_again_soon():
     assert asks[:5] == [8, 16, 33, 66, 128]  # the estimate halves towards 600 B per ask
 
 
+def test_a_restart_on_a_backlog_of_large_rows_asks_for_one_message_first():
+    """Nothing is known of the sizes at start: 5 MB documents must not be taken
+    `ask_limit` (128) at a time, i.e. 640 MB, before the first one has been seen."""
+    b = BatchBudget(max_events=5000, max_bytes=8 * MiB)
+    asks: list[int] = []
+    first = fill(b, [5_000_000] * 300, asks=asks)
+    assert asks == [1] and len(first) == 1
+    assert all(len(batch) == 1 for batch in batches(b, [5_000_000] * 20))  # 8 MiB holds one
+
+
 def test_one_message_larger_than_the_budget_still_goes_alone():
-    b = BatchBudget(max_events=100, max_bytes=1000, size_estimate=5000)
+    b = BatchBudget(max_events=100, max_bytes=1000, size_estimate=5000, seen=True)
     assert b.next_count(0, 0) == 1
     assert b.next_count(1, 5000) == 0
 
 
 def test_the_event_count_bounds_even_tiny_messages():
-    b = BatchBudget(max_events=10, max_bytes=1 << 30, size_estimate=1)
+    b = BatchBudget(max_events=10, max_bytes=1 << 30, size_estimate=1, seen=True)
     assert b.next_count(0, 0) == 10
     assert b.next_count(7, 7) == 3
     assert b.next_count(10, 10) == 0

@@ -38,8 +38,21 @@ def messages(topic: str, partition: int, first: int, n: int, size: int = 100) ->
 
 
 def runner(**settings) -> Runner:
+    """A runner past its first ask (which is for one message: tested below)."""
     ms = load_mappings([REPO_ROOT / "config" / "mappings"], env={})
-    return Runner(Settings(metrics_port=0, batch_max_wait_ms=50, **settings), ms)
+    r = Runner(Settings(metrics_port=0, batch_max_wait_ms=50, **settings), ms)
+    r.budget.seen = True
+    return r
+
+
+def test_the_first_ask_of_a_runner_is_for_one_message_then_the_estimate_sizes_the_asks():
+    r = runner(batch_max_events=300)
+    r.budget.seen = False  # as after start
+    script = ScriptedConsume(r, [messages("a", 0, 0, 1, size=2_000_000), messages("a", 0, 1, 2, size=2_000_000)])
+    r.consumer = script
+    got = r._consume_batch()
+    # one 2 MB message says how large they are: 8 MiB then holds 3 more at most
+    assert script.asked == [1, 3] and len(got) == 3
 
 
 def test_a_batch_is_built_from_asks_of_at_most_ask_limit_until_the_event_count():
