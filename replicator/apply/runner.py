@@ -252,7 +252,10 @@ class Runner:
                 # offset, at its new owner or here, so nothing is applied twice (what this
                 # call returned is of the new assignment)
                 gone, self._revoked = self._revoked, set()
-                msgs = [m for m in msgs if (m.topic(), m.partition()) not in gone]
+                kept = [m for m in msgs if (m.topic(), m.partition()) not in gone]
+                log.info("replicator.revoked_within_batch", dropped=len(msgs) - len(kept), kept=len(kept),
+                         partitions=sorted(f"{t}[{p}]" for t, p in gone))
+                msgs = kept
                 nbytes = _message_bytes(msgs)
             size = _message_bytes(got)
             self.budget.observe(len(got), size, max(map(len, got), default=0))
