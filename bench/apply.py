@@ -31,6 +31,11 @@ the parent's size, not its own.
 `--profile FILE` writes a cProfile of the main thread; `--profile log` prints per-batch
 consume/map/wait/apply/commit milliseconds.
 
+After the rounds it times each stage alone over the same events, in one thread: the bare
+JSON parse of the values (orjson.loads: the least any design decoding Debezium JSON in
+Python must do), decode + map, planning, and the sink's execute + commit, each as a ratio
+to COPY. Decode + map + plan in series bound what one Python thread can apply.
+
 Each round also prints the CPU spent per event between the first and the last batch
 commit by each part: the apply process (and its main thread, which decodes, maps and
 plans), its PostgreSQL backend, and the broker. Their sum against the machine's cores is
@@ -227,11 +232,18 @@ def main() -> None:
         replay_rounds(stack, workload, args)
     admin.delete_topics([topic])[topic].result(10)  # the local broker keeps topics in memory
     rss_mb = max(r["rss_mb"] for r in results)
-    floor = sink_only_rate(stack, workload, args)
-    print(f"the sink's execute + commit alone (the same events decoded, mapped and planned beforehand; "
-          f"no Kafka): {floor:,.0f} events/s; the best apply round is {max(r['apply_rate'] for r in results) / floor:.2f} of it")
+    stages = stage_rates(stack, workload, args)
     apply_rate = max(r["apply_rate"] for r in results)
     copy_rate = max(r["copy_rate"] for r in results)
+    print(f"the sink's execute + commit alone (the same events decoded, mapped and planned beforehand; "
+          f"no Kafka): {stages['sink']:,.0f} events/s; the best apply round is {apply_rate / stages['sink']:.2f} of it")
+    print("each stage alone, one thread, no Kafka (events/s, and as a ratio to the best COPY): "
+          + ", ".join(f"{label} {stages[k]:,.0f} ({stages[k] / copy_rate:.2f}x)" for k, label in (
+              ("parse", "orjson.loads of the values alone"), ("decode_map", "decode + map"),
+              ("plan", "plan"), ("sink", "sink execute + commit"))))
+    serial = 1 / sum(1 / stages[k] for k in ("decode_map", "plan"))
+    print(f"the main thread's work in series (decode + map + plan): {serial:,.0f} events/s, "
+          f"{serial / copy_rate:.2f}x COPY; one Python thread cannot apply faster than that")
     print(f"best of {args.rounds} rounds (the machine is shared and noisy); peak RSS: the largest round's")
     print(f"apply_events_per_s={apply_rate:.0f} copy_rows_per_s={copy_rate:.0f} "
           f"ratio={apply_rate / copy_rate:.2f} peak_rss_mb={rss_mb:.0f}")
@@ -252,32 +264,46 @@ def replay_rounds(stack: Stack, workload: Workload, args) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{tgt}" WITH (FORCE)')
 
 
-def sink_only_rate(stack: Stack, workload: Workload, args) -> float:
-    """What PostgreSQL alone allows: execute + commit of the batches the runner would write,
-    timed without the consumer, the decoding, the mapping or the planning."""
+def stage_rates(stack: Stack, workload: Workload, args) -> dict[str, float]:
+    """Each stage alone, in this one thread, without Kafka, over the same events: the JSON
+    parse of the message values alone (orjson.loads: no stage of any design that reads
+    Debezium JSON in Python is cheaper), decode + map (the runner's main thread), planning,
+    and the sink's execute + commit (what PostgreSQL alone allows). Events per second."""
+    import orjson
+
     from replicator.apply.sink import PostgresSink
     from replicator.events import decode_message
+    from replicator.runtime import quiet_garbage_collector
 
     tgt = create_target_db(stack, workload.ddl)
     ms = workload.mappings()
-    seconds = 0.0
+    spent = dict.fromkeys(("parse", "decode_map", "plan", "sink"), 0.0)
+    quiet_garbage_collector()  # as the runner's process has it
     with psycopg.connect(stack.postgres.dsn(tgt)) as conn:
         sink = PostgresSink(conn, ms)
         sink.prepare()
         conn.commit()
-        # one batch planned at a time: the chunks workload's plans would not all fit in memory
+        # one batch at a time: the chunks workload's plans would not all fit in memory
         for start in range(0, args.events, args.batch):
             stop = min(start + args.batch, args.events)
-            ops = [op for i, (k, v) in zip(range(start, stop), workload.events(start, stop, args.keys))
+            msgs = list(workload.events(start, stop, args.keys))
+            t0 = time.perf_counter()
+            for _k, v in msgs:
+                orjson.loads(v)
+            t1 = time.perf_counter()
+            ops = [op for i, (k, v) in zip(range(start, stop), msgs)
                    for op in ms.map_event(decode_message(workload.topic, 0, i, k, v))]
+            t2 = time.perf_counter()
             plan = sink.planner.plan(ops)
-            t = time.perf_counter()
+            t3 = time.perf_counter()
             with conn.transaction():
                 sink.execute(plan)
-            seconds += time.perf_counter() - t
+            t4 = time.perf_counter()
+            for stage, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                spent[stage] += dt
     with psycopg.connect(stack.postgres.dsn("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{tgt}" WITH (FORCE)')
-    return args.events / seconds
+    return {stage: args.events / s for stage, s in spent.items()}
 
 
 def one_round(target_dsn: str, bootstrap: str, workload: Workload, args) -> dict:
