@@ -119,8 +119,12 @@ def test_broker_outage_mid_run_loses_nothing(stack, tmp_path):
     with DurableBroker(tmp_path, stack.broker.binary()) as broker:
         admin = AdminClient({"bootstrap.servers": broker.bootstrap()})
         admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(10)
-        # a producer that keeps going through the outage (its client buffers and retries)
-        producer = Producer({"bootstrap.servers": broker.bootstrap(), "enable.idempotence": True, "linger.ms": 5})
+        # a producer that keeps going through the outage (its client buffers and retries).
+        # Batches of ~25 messages, as Debezium's producer makes under load: Tansu stores
+        # each produced batch as one S3 object and serves a fetch an object at a time, so
+        # with batches of one or two (linger 5 ms) the consumer's catch-up was bounded by
+        # S3 round trips (~30 messages/s on a slow machine: the run could not catch up in 120 s)
+        producer = Producer({"bootstrap.servers": broker.bootstrap(), "enable.idempotence": True, "linger.ms": 100})
 
         def write() -> None:
             i = 0
