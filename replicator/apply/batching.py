@@ -5,14 +5,19 @@ Why a byte bound: a batch of 5,000 Debezium envelopes of a users table is 3 MB, 
 embedding chunks (3072 doubles, about 60 kB each as JSON) it is 300 MB of bytes and over
 1 GB once decoded and mapped. Memory must not depend on what a row holds.
 
-confluent-kafka's `consume(n)` counts messages only, and keeps taking them from
-librdkafka's queue while the broker refills it, so asking for 5,000 takes 5,000 whatever
-their size; and a message's size is known only once it is consumed. So the runner asks
-repeatedly, each time for as many as the bytes left allow at the size estimate, and never
-for more than `ask_limit` (the budget over 64 kB, an embedding event: 128 for 8 MiB). A
-batch can therefore pass its budget by one ask at most: by `ask_limit` messages, i.e. at
-most twice the budget while messages are no larger than 64 kB, whatever came before them
-(a consumer reads every table's topic: users and embeddings interleave).
+confluent-kafka's `consume(n, timeout)` counts messages only, and while it waits it keeps
+taking them as the broker refills librdkafka's queue, so asking for 5,000 can take 5,000
+whatever their size; and a message's size is known only once it is consumed. So the runner
+(`Runner._consume_batch`) asks repeatedly, each time for as many as the bytes left allow at
+the size estimate, and never for more than `ask_limit` (the budget over 64 kB, an embedding
+event: 128 for 8 MiB). And its calls do not wait (timeout 0): each takes only what
+librdkafka has queued already, which is bounded in bytes by the same budget (its queue,
+plus one fetch in flight); only when nothing is queued does it wait, for one message.
+
+So a batch passes its budget by one call at most, and that call by at most `ask_limit`
+messages and what librdkafka held queued: at most twice the budget while messages are no
+larger than 64 kB, and about three budgets whatever their size and whatever came before
+them (a consumer reads every table's topic: users and embeddings interleave).
 
 Before any message has been seen the size is unknown, and a replicator restarting on a
 backlog of large rows would otherwise take `ask_limit` of them in its first call: so the

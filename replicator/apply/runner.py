@@ -236,20 +236,29 @@ class Runner:
     def _consume_batch(self) -> list[Message]:
         """Messages until the batch holds `batch_max_events` or `batch_max_bytes` (keys
         and values), or `batch_max_wait_ms` has passed; a consume call per
-        `budget.ask_limit` messages at most (batching.py)."""
+        `budget.ask_limit` messages at most (batching.py).
+
+        Each call takes only what librdkafka has queued already (timeout 0), and that
+        queue is bounded in bytes by the same budget: a call that waited would keep taking
+        messages as the broker refilled the queue, however large they were. Only when
+        nothing is queued does the loop wait, and then for one message."""
         deadline = time.monotonic() + self.s.batch_max_wait_ms / 1000
         msgs: list[Message] = []
         nbytes = 0
         self._revoked = set()
+        consume = self.consumer.consume
         while True:
             want = self.budget.next_count(len(msgs), nbytes)
             if want <= 0:
                 break
-            got = self.consumer.consume(want, max(0.0, deadline - time.monotonic()))
+            got = consume(want, 0)
+            if not got:
+                left = deadline - time.monotonic()
+                got = consume(1, left) if left > 0 else []
             if self._revoked:
-                # partitions were revoked inside this call: what the batch took from them
+                # partitions were revoked inside a call: what the batch took from them
                 # before it is dropped, not applied. Each restarts from its committed
-                # offset, at its new owner or here, so nothing is applied twice (what this
+                # offset, at its new owner or here, so nothing is applied twice (what the
                 # call returned is of the new assignment)
                 gone, self._revoked = self._revoked, set()
                 kept = [m for m in msgs if (m.topic(), m.partition()) not in gone]
@@ -257,11 +266,13 @@ class Runner:
                          partitions=sorted(f"{t}[{p}]" for t, p in gone))
                 msgs = kept
                 nbytes = _message_bytes(msgs)
+            if not got:
+                break  # the wait is over and nothing came
             size = _message_bytes(got)
-            self.budget.observe(len(got), size, max(map(len, got), default=0))
+            self.budget.observe(len(got), size, max(map(len, got)))
             msgs += got
             nbytes += size
-            if len(got) < want or time.monotonic() >= deadline:
+            if time.monotonic() >= deadline:
                 break
         return msgs
 

@@ -5,6 +5,8 @@ broker's rebalances are in tests/e2e/test_rebalance.py)."""
 
 from __future__ import annotations
 
+import time
+
 from confluent_kafka import Message, TopicPartition
 
 from replicator.apply.runner import Runner
@@ -14,21 +16,24 @@ from replicator.stack.manager import REPO_ROOT
 
 
 class ScriptedConsume:
-    """Returns the prepared lists in turn; before the call numbered `revoke_at`, serves a
-    revocation of `revoked` through the runner's callback, as librdkafka does inside
-    consume()."""
+    """Returns the prepared lists in turn (then nothing); before the call numbered
+    `revoke_at`, serves a revocation of `revoked` through the runner's callback, as
+    librdkafka does inside consume(). A call that waits (timeout > 0) and gets nothing
+    lasts its whole timeout, as the real one does. `asked` records (count, waited)."""
 
     def __init__(self, runner: Runner, calls: list[list[Message]], revoke_at: int | None = None,
                  revoked: list[TopicPartition] = ()):
         self.runner, self.calls, self.revoke_at, self.revoked = runner, calls, revoke_at, revoked
-        self.asked: list[int] = []
+        self.asked: list[tuple[int, bool]] = []
 
     def consume(self, num_messages: int, timeout: float) -> list[Message]:
         if len(self.asked) == self.revoke_at:
             self.runner._on_revoke(None, self.revoked)
-        self.asked.append(num_messages)
+        self.asked.append((num_messages, timeout > 0))
         got = self.calls.pop(0) if self.calls else []
         assert len(got) <= num_messages, "the script gives at most what is asked"
+        if not got and timeout > 0:
+            time.sleep(timeout)
         return got
 
 
@@ -52,7 +57,7 @@ def test_the_first_ask_of_a_runner_is_for_one_message_then_the_estimate_sizes_th
     r.consumer = script
     got = r._consume_batch()
     # one 2 MB message says how large they are: 8 MiB then holds 3 more at most
-    assert script.asked == [1, 3] and len(got) == 3
+    assert script.asked[:2] == [(1, False), (3, False)] and len(got) == 3
 
 
 def test_a_batch_is_built_from_asks_of_at_most_ask_limit_until_the_event_count():
@@ -61,14 +66,30 @@ def test_a_batch_is_built_from_asks_of_at_most_ask_limit_until_the_event_count()
     r.consumer = script
     got = r._consume_batch()
     assert [m.offset() for m in got] == list(range(300))
-    assert script.asked == [128, 128, 44]
+    assert script.asked == [(128, False), (128, False), (44, False)]  # each takes what is queued
 
 
-def test_a_short_call_ends_the_batch():
+def test_nothing_queued_waits_for_one_message_and_the_wait_ends_the_batch():
     r = runner(batch_max_events=300)
-    r.consumer = script = ScriptedConsume(r, [messages("a", 0, 0, 100), messages("a", 0, 100, 100)])
-    assert len(r._consume_batch()) == 100  # fewer than asked: the wait is over
-    assert script.asked == [128]
+    queued, arrives = messages("a", 0, 0, 100), messages("a", 0, 100, 1)
+    r.consumer = script = ScriptedConsume(r, [queued, [], arrives, []])
+    t0 = time.monotonic()
+    got = r._consume_batch()
+    assert [m.offset() for m in got] == list(range(101))
+    # what was queued, then a wait for one message (which came), then nothing queued and a
+    # wait that ran to the batch deadline (50 ms)
+    assert script.asked == [(128, False), (128, False), (1, True), (128, False), (1, True)]
+    assert time.monotonic() - t0 >= 0.05
+
+
+def test_a_call_never_waits_for_more_than_one_message():
+    """A call that waits keeps taking messages as the broker refills librdkafka's queue,
+    whatever their size; a call that does not wait takes at most what the queue (bounded
+    by the byte budget) holds. So only asks for one message may wait."""
+    r = runner(batch_max_events=5000)
+    r.consumer = script = ScriptedConsume(r, [[], messages("a", 0, 0, 1)] + [messages("a", 0, 1 + i, 1) for i in range(50)])
+    r._consume_batch()
+    assert all(n == 1 for n, waited in script.asked if waited)
 
 
 def test_messages_of_a_partition_revoked_mid_batch_are_dropped_and_the_rest_kept():
@@ -81,5 +102,5 @@ def test_messages_of_a_partition_revoked_mid_batch_are_dropped_and_the_rest_kept
     # partition a[0]'s 64 messages are gone (its next owner starts at its committed offset);
     # a[1], kept by this consumer, keeps its messages in order
     assert [(m.partition(), m.offset()) for m in got] == [(1, o) for o in range(74)]
-    assert script.asked == [128, 128]
+    assert script.asked[:2] == [(128, False), (128, False)]
     assert r._revoked == set()
