@@ -81,13 +81,18 @@ class ApplyStats:
 def reduce_ops(ops: Iterable[TargetOp]) -> list[TargetOp]:
     """Keep the newest op per (table, key, contributor); on equal positions the later one.
 
-    A delete followed by an upsert of the same key keeps the upsert (the row was
-    re-created); an upsert followed by a delete keeps the delete: a delete is never lost
-    behind an upsert in the same batch. A partial write (a soft delete: key and deleted_at
-    only) after a full upsert is folded into it, so the row is created with its content and
-    its deletion time rather than reduced to a write that cannot create it.
+    An upsert followed by a delete keeps the delete: a delete is never lost behind an
+    upsert in the same batch. A delete followed by an upsert (the row was deleted, then
+    created again) keeps both, the delete first (`plan` groups deletes before writes): the
+    delete also ends what the table's other contributors wrote, as it does when the two
+    land in different batches, so the batch boundaries cannot change the result. A partial
+    write (a soft delete: key and deleted_at only) after a full upsert is folded into it,
+    so the row is created with its content and its deletion time rather than reduced to a
+    write that cannot create it.
     """
     newest: dict[tuple, TargetOp] = {}
+    # per key, the newest delete that a newer write supersedes (whatever the arrival order)
+    deleted_before: dict[tuple, TargetOp] = {}
     get = newest.get
     for op in ops:
         k = (op.table, op.key, op.contributor)
@@ -99,8 +104,21 @@ def reduce_ops(ops: Iterable[TargetOp]) -> list[TargetOp]:
                 op = cur._replace(values={**cur.values, **op.values}, position=op.position)
             elif op.kind == "upsert" and cur.new_row and not op.new_row:
                 op = op._replace(new_row=True)  # created, then changed, in this batch: still new
+            elif cur.kind == "delete" and op.kind != "delete":
+                _keep_newer(deleted_before, k, cur)
             newest[k] = op
-    return list(newest.values())
+        elif op.kind == "delete" and cur.kind != "delete":
+            _keep_newer(deleted_before, k, op)  # an older delete arriving after a newer write
+    if not deleted_before:
+        return list(newest.values())
+    # one delete per key: when the batch ends with a delete, that one is enough
+    return [d for k, d in deleted_before.items() if newest[k].kind != "delete"] + list(newest.values())
+
+
+def _keep_newer(kept: dict[tuple, TargetOp], k: tuple, op: TargetOp) -> None:
+    cur = kept.get(k)
+    if cur is None or cur.position <= op.position:
+        kept[k] = op
 
 
 @dataclass
@@ -200,6 +218,9 @@ class PostgresSink:
         self._statements: dict[tuple, sql.Composed] = {}
         # (table, contributor) -> [groups still to skip, next rest]: the direct COPY's back-off
         self._direct_rest: dict[tuple[str, str], list[int]] = {}
+        # table -> its contributors that create (and hard-delete) rows
+        self._creators = {table: [t.contributor for t in feeds if t.spec.creates_row]
+                          for table, feeds in self._feeds.items()}
         # tables that can have parked writes: non-creating contributors and soft deletes
         self._tables_with_followers = sorted(
             table for table, feeds in self._feeds.items()
@@ -416,11 +437,18 @@ class PostgresSink:
         sets = [sql.SQL("{} = s.{}").format(ident(c), ident(c)) for c in non_key] + \
                [sql.SQL("{} = s._pos").format(ident(pcol))]
         join = sql.SQL(" AND ").join(sql.SQL("t.{} = s.{}").format(ident(k), ident(k)) for k in key_cols)
+        # a write older than the row's deletion by its creator is refused: the deletion ended
+        # it (the row may have been created again since, without it)
+        not_deleted_since = sql.SQL(
+            "NOT EXISTS (SELECT 1 FROM {meta}.tombstones tb WHERE tb.target_table = %(table)s "
+            "AND tb.contributor = ANY(%(creators)s) AND tb.key = {skey} AND tb.pos >= s._pos)").format(
+                meta=ident(META_SCHEMA), skey=_key_text_sql(key_cols, "s"))
+        params = {"table": group.table, "contributor": group.contributor, "creators": self._creators[group.table]}
         cur = self.conn.execute(sql.SQL(
             "UPDATE {sch}.{tbl} AS t SET {sets} FROM {stage} AS s WHERE {join} "
-            "AND (t.{pcol} IS NULL OR t.{pcol} <= s._pos)").format(
+            "AND (t.{pcol} IS NULL OR t.{pcol} <= s._pos) AND {fresh}").format(
                 sch=ident(schema), tbl=ident(name), sets=sql.SQL(", ").join(sets), stage=ident(stage),
-                join=join, pcol=ident(pcol)))
+                join=join, pcol=ident(pcol), fresh=not_deleted_since), params)
         cleared = min(group.cleared, cur.rowcount)
         stats.cleared += cleared
         stats.upserted += cur.rowcount - cleared
@@ -428,13 +456,13 @@ class PostgresSink:
         # keeping only the newest per key, instead of losing it or blocking the pipeline
         cur = self.conn.execute(sql.SQL(
             "INSERT INTO {meta}.pending (target_table, contributor, key, pos, row) "
-            "SELECT %s, %s, {skey}, s._pos, to_jsonb(s) FROM {stage} AS s "
-            "WHERE NOT EXISTS (SELECT 1 FROM {sch}.{tbl} AS t WHERE {join}) "
+            "SELECT %(table)s, %(contributor)s, {skey}, s._pos, to_jsonb(s) FROM {stage} AS s "
+            "WHERE NOT EXISTS (SELECT 1 FROM {sch}.{tbl} AS t WHERE {join}) AND {fresh} "
             "ON CONFLICT (target_table, contributor, key) DO UPDATE SET pos = EXCLUDED.pos, row = EXCLUDED.row, "
             "parked_at = now() WHERE pending.pos <= EXCLUDED.pos").format(
                 meta=ident(META_SCHEMA), skey=_key_text_sql(key_cols, "s"), stage=ident(stage), sch=ident(schema),
-                tbl=ident(name), join=join),
-            (group.table, group.contributor))
+                tbl=ident(name), join=join, fresh=not_deleted_since),
+            params)
         stats.parked += cur.rowcount
 
     def _drain_pending(self, table: str, stats: ApplyStats) -> None:
@@ -456,10 +484,13 @@ class PostgresSink:
                 "AND EXISTS (SELECT 1 FROM {sch}.{tbl} AS t WHERE {tkey} = pe.key) RETURNING pe.key, pe.pos, pe.row) "
                 "UPDATE {sch}.{tbl} AS t SET {sets} "
                 "FROM (SELECT p.key, p.pos, p.row, jsonb_populate_record(NULL::{sch}.{tbl}, p.row) AS r FROM p) AS p "
-                "WHERE {tkey} = p.key AND (t.{pcol} IS NULL OR t.{pcol} <= p.pos)").format(
+                "WHERE {tkey} = p.key AND (t.{pcol} IS NULL OR t.{pcol} <= p.pos) "
+                # parked before the row's deletion by its creator: ended by it, dropped
+                "AND NOT EXISTS (SELECT 1 FROM {meta}.tombstones tb WHERE tb.target_table = %s "
+                "AND tb.contributor = ANY(%s) AND tb.key = p.key AND tb.pos >= p.pos)").format(
                     meta=ident(META_SCHEMA), sch=ident(schema), tbl=ident(name), tkey=_key_text_sql(t.key, "t"),
                     sets=sql.SQL(", ").join(sets), pcol=ident(pcol)),
-                (table, t.contributor))
+                (table, t.contributor, table, self._creators[table]))
             stats.unparked += cur.rowcount
 
 

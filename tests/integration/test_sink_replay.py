@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from replicator.apply.sink import PostgresSink
@@ -117,6 +117,16 @@ def state(conn) -> tuple:
           database=None)
 @given(steps=st.lists(step, min_size=1, max_size=30), cuts=st.lists(st.integers(0, 40), max_size=4),
        prefix=st.integers(0, 30), replay_cuts=st.lists(st.integers(0, 40), max_size=4))
+# found by this test in CI (session 5): a merge contributor's write (AccountStats 58), then
+# its row deleted and created again by the creating contributor, in different batches.
+# The deletion ended the score, but a replay of the score found the stats position column
+# empty on the new row and wrote 58 back; and had the deletion and the re-creation shared a
+# batch, the deletion was reduced away and the score survived
+@example(steps=[("Account", 2, "c", 36), ("AccountStats", 2, "u", 58), ("Note", 3, "u", 57), ("Account", 2, "d", 40),
+                ("Account", 2, "c", 29), ("Note", 3, "u", 30), ("Note", 3, "d", 62), ("Note", 3, "c", 42)],
+         cuts=[1, 30, 4, 34], prefix=30, replay_cuts=[6, 14, 14, 25])
+@example(steps=[("Account", 2, "c", 36), ("AccountStats", 2, "u", 58), ("Account", 2, "d", 40), ("Account", 2, "c", 29)],
+         cuts=[], prefix=4, replay_cuts=[2])
 def test_replaying_any_prefix_leaves_the_target_as_applying_once(db, steps, cuts, prefix, replay_cuts):
     conn, sink, ms = db
     with conn.transaction():

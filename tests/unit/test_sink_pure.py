@@ -34,9 +34,18 @@ def test_delete_after_upsert_keeps_the_delete():
     assert reduce_ops([up, de]) == [de]
 
 
-def test_upsert_after_delete_keeps_the_upsert():
+def test_upsert_after_delete_keeps_both_the_delete_first():
+    """The row was deleted, then created again: the delete still ends what the table's other
+    contributors wrote, as it would in a batch of its own."""
     de, up = delete(pos=(3, 100, 0)), upsert(pos=(3, 200, 0), email="again")
-    assert reduce_ops([de, up]) == [up]
+    assert reduce_ops([de, up]) == [de, up]
+
+
+def test_one_delete_per_key_whatever_the_sequence():
+    d1, u1 = delete(pos=(3, 100, 0)), upsert(pos=(3, 200, 0), email="again")
+    d2, u2 = delete(pos=(3, 300, 0)), upsert(pos=(3, 400, 0), email="and again")
+    assert reduce_ops([d1, u1, d2, u2]) == [d2, u2]  # the newest delete before the last upsert
+    assert reduce_ops([d1, u1, d2]) == [d2]  # ends deleted: that delete is enough
 
 
 def test_equal_positions_keep_the_later_op():
@@ -45,7 +54,7 @@ def test_equal_positions_keep_the_later_op():
     assert kept is b
     up, de = upsert(pos=(3, 100, 0)), delete(pos=(3, 100, 0))
     assert reduce_ops([up, de]) == [de]
-    assert reduce_ops([de, up]) == [up]
+    assert reduce_ops([de, up]) == [de, up]
 
 
 def test_an_older_op_arriving_later_loses():
