@@ -276,8 +276,12 @@ class PostgresSink:
             else:
                 self._update_only(step, stage, stats)
             # the stage may be reused in this transaction (union feeds share a shape, the
-            # one-by-one retry applies event after event): empty it now
-            self.conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(stage)))
+            # one-by-one retry applies event after event): empty it now. DELETE, not
+            # TRUNCATE: a TRUNCATE gives the table a new file, i.e. a new pg_class row
+            # version every batch, and over thousands of batches on one connection that
+            # catalog bloat made each batch slower (bench/sink_soak.py); the commit then
+            # empties the temp table in place (ON COMMIT DELETE ROWS)
+            self.conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(stage)))
         # rows created in this batch (here or by another pod earlier) may unblock parked
         # writes; drain them in the same transaction as the creating upsert
         for table in self._tables_with_followers:

@@ -108,8 +108,11 @@ def apply_in_batches(conn, sink, ms, evs, cuts) -> None:
 
 
 def state(conn) -> tuple:
-    acc = conn.execute("SELECT id, name, level, score FROM app.accounts ORDER BY id").fetchall()
-    notes = conn.execute("SELECT id, body, deleted_at IS NOT NULL FROM app.notes ORDER BY id").fetchall()
+    # in a transaction of its own: a query outside one would leave the connection in a
+    # transaction, and every later batch a savepoint of it instead of a commit of its own
+    with conn.transaction():
+        acc = conn.execute("SELECT id, name, level, score FROM app.accounts ORDER BY id").fetchall()
+        notes = conn.execute("SELECT id, body, deleted_at IS NOT NULL FROM app.notes ORDER BY id").fetchall()
     return acc, notes
 
 
