@@ -341,6 +341,13 @@ class Runner:
     def process(self, msgs: list[Message], consume_s: float = 0.0) -> None:
         """Map a consumed batch (this thread), then hand it to the apply thread once the
         previous batch is applied and committed."""
+        batch = self.prepare(msgs)
+        batch.consume_s = consume_s
+        self.finish_inflight()
+        self._inflight = (batch, self._apply_thread.submit(self._write, batch))
+
+    def prepare(self, msgs: list[Message]) -> Batch:
+        """Decode, map and plan a consumed batch: the main thread's work (pure; no I/O)."""
         t0 = time.perf_counter()
         batch = Batch(msgs, [self._map(m) for m in msgs], spans=_offset_spans(msgs))
         ops = [op for m in batch.mapped if m.error is None for op in m.ops]
@@ -351,9 +358,7 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - a bug in planning: isolate the event responsible
             log.warning("replicator.plan_failed", error=str(exc)[:300], events=len(msgs))
         batch.map_s = time.perf_counter() - t0
-        batch.consume_s = consume_s
-        self.finish_inflight()
-        self._inflight = (batch, self._apply_thread.submit(self._write, batch))
+        return batch
 
     def finish_inflight(self) -> None:
         """Wait for the batch in the apply thread; commit its offsets once it is durable.
