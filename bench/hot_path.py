@@ -57,6 +57,9 @@ def main() -> None:
         for start in range(0, len(msgs), args.batch):
             batch = runner.prepare(msgs[start:start + args.batch])
             runner._observe(batch)
+            failed = [m.error for m in batch.mapped if m.error is not None]
+            if failed or batch.plan is None:  # a figure for events that fail says nothing
+                raise SystemExit(f"{len(failed)} events failed to map, the first: {failed[:1]!r}")
         best = min(best, time.thread_time() - t0)
         del batch
     ops = runner.totals.changes // args.repeat

@@ -37,6 +37,8 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from replicator.mapping.inline import InlineCase
+
 __all__ = [
     "NAMESPACE",
     "KEY_LIMIT",
@@ -152,6 +154,10 @@ def key_remapper(source_db: str, source_table: str):
         if type(key) is int and 0 <= key < KEY_LIMIT:
             return _uuid_of_int(prefix | key)
         return None if key is None else remap_key(source_db, source_table, key)  # type: ignore[arg-type]
+    # the first branch, for the compiled mapping to evaluate in place of the call
+    remap.inline = InlineCase("type({v}) is int and 0 <= {v} < {LIMIT}",  # type: ignore[attr-defined]
+                              "{uuid_of_int}({prefix} | {v})",
+                              {"LIMIT": KEY_LIMIT, "uuid_of_int": _uuid_of_int, "prefix": prefix})
     return remap
 
 

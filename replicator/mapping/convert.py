@@ -69,6 +69,8 @@ from typing import Any, Literal, get_args
 from orjson import dumps as _orjson_dumps
 from orjson import loads as _orjson_loads
 
+from replicator.mapping.inline import InlineCase
+
 __all__ = [
     "CONVERSION_KINDS",
     "ConversionError",
@@ -110,6 +112,8 @@ _from_timestamp = datetime.fromtimestamp
 # |ms| below 2**42 (the years 1830 to 2109): a double holds ms / 1000 to within 0.49 us,
 # so rounding to the microsecond gives the exact instant (a property test holds it)
 _EXACT_FLOAT_MS = 2**42
+
+
 _EPOCH_DATE = date(1970, 1, 1)
 _ZERO_DATE_PREFIX = "0000-00-00"
 _UINT64_LIMIT = 1 << 64
@@ -306,6 +310,7 @@ def _make_boolean(tz: tzinfo | None, options: Mapping[str, Any]) -> Converter:
             raise _fail("boolean", value, "expected true/false/1/0")
         raise _fail("boolean", value, "unsupported type")
 
+    conv.inline = InlineCase("type({v}) is int", "{v} != 0", {})  # type: ignore[attr-defined]
     return conv
 
 
@@ -393,6 +398,12 @@ def _make_timestamptz(tz: tzinfo | None, options: Mapping[str, Any]) -> Converte
         except (OverflowError, ValueError) as exc:
             raise _fail("timestamptz", value, f"out of range ({exc})") from None
 
+    if utc_millis:
+        # conv's first branch, for the generated mapping code to evaluate in place
+        conv.inline = InlineCase("type({v}) is int and {v} and {EXACT_NEG} < {v} < {EXACT}",  # type: ignore[attr-defined]
+                                 "{fromtimestamp}({v} / 1000, {UTC})",
+                                 {"EXACT": _EXACT_FLOAT_MS, "EXACT_NEG": -_EXACT_FLOAT_MS,
+                                  "fromtimestamp": _from_timestamp, "UTC": _UTC})
     return conv
 
 

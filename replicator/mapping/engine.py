@@ -7,7 +7,8 @@ reads the event and the compiled mapping, and does no I/O.
 Compilation happens once at load time. Each target column becomes a Python expression
 over the row (`row["createdAt"]` through its bound converter); the expressions of one
 target are compiled into a single function that builds the whole values dict, so mapping
-a row costs one call per target, not two or three calls per column. Each column is also
+a row costs one call per target, not two or three calls per column (a converter's common
+case is even evaluated in place: mapping/inline.py). Each column is also
 available on its own (`CompiledTarget.columns`) for the delete, soft-delete and reconcile
 paths; both come from the same expression, so they cannot disagree.
 """
@@ -26,6 +27,7 @@ from replicator.errors import ConfigError, MappingError, SchemaDriftError, Unkno
 from replicator.events import ChangeEvent, SourcePosition
 from replicator.keys import key_remapper
 from replicator.mapping.convert import ConversionError, get_converter
+from replicator.mapping.inline import InlineCase
 from replicator.mapping.model import ColumnSpec, MappingFile, SourceSpec, TableSpec, TargetSpec
 
 OpKind = Literal["upsert", "delete", "clear"]
@@ -306,9 +308,9 @@ def _compile_table(path: Path, source_name: str, source: SourceSpec, spec: Table
         raise ConfigError(f"unknown time zone {source.timezone!r}") from exc
     known: set[str] = set(spec.key) | set(spec.dropped)
     targets = []
-    for t in spec.targets:
+    for i, t in enumerate(spec.targets):
         contributor = t.contributor or spec.table.lower()
-        code = _Codegen()
+        code = _Codegen(f"_t{i}")  # names unique per target: _compile_upserts joins them
         cols: list[tuple[str, str]] = []  # (target column, expression)
         for name, col in t.column_specs().items():
             known.update(col.source_columns())
@@ -330,13 +332,16 @@ def _compile_table(path: Path, source_name: str, source: SourceSpec, spec: Table
             owned += (sd_col,)
         where = f"{spec.source}.{spec.table} -> {t.table}"
         columns = tuple((n, code.function(f"column {n} of {where}", "row, ts=None", expr)) for n, expr in cols)
-        build = code.function(f"values of {where}", "row, ts", "{" + ", ".join(f"{n!r}: {e}" for n, e in cols) + "}")
+        values_expr = "{" + ", ".join(f"{n!r}: {e}" for n, e in cols) + "}"
+        build = code.function(f"values of {where}", "row, ts", values_expr)
+        build.expr = values_expr  # type: ignore[attr-defined] - for _compile_upserts to use in place
         key_of = code.function(f"key of {where}", "values", _tuple_expr(f"values[{k!r}]" for k in t.key))
         targets.append(CompiledTarget(t, t.table, t.key, contributor, columns, owned, sd_col,
                                       _predicate(t.filter, registry), build, key_of, tuple(code.refs)))
     read = {c for t in spec.targets for col in t.column_specs().values() for c in col.source_columns()}
-    legacy_key_of = _Codegen().function(f"legacy key of {spec.source}.{spec.table}", "row",
-                                        _tuple_expr(f"row.get({k!r})" for k in spec.key))
+    legacy_key_expr = _tuple_expr(f"row.get({k!r})" for k in spec.key)  # no bound names: inlined as it is
+    legacy_key_of = _Codegen().function(f"legacy key of {spec.source}.{spec.table}", "row", legacy_key_expr)
+    legacy_key_of.expr = legacy_key_expr  # type: ignore[attr-defined]
     table_filter = _predicate(spec.filter, registry)
     upserts_of = None
     if not spec.skip and table_filter is None and all(t.filter is None for t in targets):
@@ -352,10 +357,13 @@ def _compile_upserts(qualified: str, targets: tuple[CompiledTarget, ...],
     tuple.__new__, which skips the NamedTuple's Python-level __new__; every field is given).
     It must equal the general path: tests/unit/test_mapping_engine.py holds them equal."""
     code = _Codegen()
-    lines = [f"    legacy_key = {code.bind(legacy_key_of)}(row)"]
+    lines = [f"    legacy_key = {legacy_key_of.expr}"]  # type: ignore[attr-defined]
     ops = []
     for i, t in enumerate(targets):
-        lines.append(f"    v{i} = {code.bind(t.build)}(row, ts)")
+        # the target's values expression in place of a call to its build function: its
+        # names are unique per target (_Codegen's prefix), so the namespaces merge
+        code.namespace.update({k: v for k, v in t.build.__globals__.items() if k != "__builtins__"})
+        lines.append(f"    v{i} = {t.build.expr}")
         key = _tuple_expr(f"v{i}[{k!r}]" for k in t.key)
         ops.append(f"{code.bind(tuple.__new__)}({code.bind(TargetOp)}, ({t.table!r}, 'upsert', {key}, v{i}, "
                    f"{t.contributor!r}, position, legacy_key, {qualified!r}, {bool(t.spec.creates_row)!r}, new_row))")
@@ -382,14 +390,27 @@ class _Codegen:
     uses (converter, transform function, key remapper) is bound under a generated name,
     so the generated source holds only names, subscripts and `repr` literals."""
 
-    def __init__(self) -> None:
-        self.namespace: dict[str, Any] = {"__builtins__": {}}
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self.namespace: dict[str, Any] = {"__builtins__": {"type": type, "int": int}}
         self.refs: list[tuple[str, _RefRemap]] = []
+        self.locals = 0
 
     def bind(self, value: Any) -> str:
-        name = f"_b{len(self.namespace)}"
+        name = f"{self.prefix}_b{len(self.namespace)}"
         self.namespace[name] = value
         return name
+
+    def inline(self, case: InlineCase, value_expr: str, fallback: str) -> str:
+        """`fallback(value)`, with the converter's common case evaluated in place instead
+        of a call: the value is read once, into a local of the generated function."""
+        self.locals += 1
+        v = f"{self.prefix}_v{self.locals}"
+        names = {k: self.bind(x) for k, x in case.names.items()}
+        test = case.test.format(v=v, **names)
+        # the walrus sits in the first operand evaluated, so `v` is set before it is read
+        test = test.replace(v, f"({v} := {value_expr})", 1)
+        return f"({case.result.format(v=v, **names)} if {test} else {fallback}({v}))"
 
     def function(self, what: str, params: str, expr: str) -> Callable[..., Any]:
         return self.block(what, params, f"    return {expr}")
@@ -414,14 +435,18 @@ def _column_expr(code: _Codegen, name: str, col: ColumnSpec, source: SourceSpec,
 
     def finish(expr: str) -> str:
         # the conversion (none: the value as is), then the default for NULL
-        if col.type != "none":
+        inline = getattr(conv, "inline", None)
+        if col.type != "none" and inline is not None:
+            expr = code.inline(inline, expr, code.bind(conv))
+        elif col.type != "none":
             expr = f"{code.bind(conv)}({expr})"
         if col.default is not None:
             expr = f"{code.bind(_default_for_null(col.default))}({expr})"
         return expr
 
     if col.key is not None:
-        return f"{code.bind(key_remapper(source.namespace, spec.table))}(row[{col.key!r}])"
+        remap = key_remapper(source.namespace, spec.table)
+        return code.inline(remap.inline, f"row[{col.key!r}]", code.bind(remap))
     if col.ref is not None:
         ref_source, _, ref_table = col.ref.partition(".")
         # the referenced table's namespace is its source's database, bound once all

@@ -1150,3 +1150,50 @@ def test_the_generated_upsert_path_equals_the_general_path_on_any_row():
         assert outcome(fast, op, row) == outcome(general, op, row)
 
     check()
+
+
+def test_an_inlined_common_case_equals_the_converter_on_any_value():
+    """Converters whose common case the compiled mapping evaluates in place of a call
+    (mapping/inline.py): for any value, the generated expression gives what the converter
+    gives, or raises what it raises."""
+    from zoneinfo import ZoneInfo
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from replicator.keys import KEY_LIMIT, key_remapper
+    from replicator.mapping.convert import get_converter
+    from replicator.mapping.engine import _Codegen
+
+    converters = {
+        "timestamptz utc ms": get_converter("timestamptz", tz=ZoneInfo("UTC")),
+        "timestamptz utc ms, Etc/UTC": get_converter("timestamptz", tz=ZoneInfo("Etc/UTC")),
+        "boolean": get_converter("boolean"),
+        "key remap": key_remapper("legacy_main", "Developer"),
+    }
+    compiled = {}
+    for name, conv in converters.items():
+        assert conv.inline is not None, name
+        code = _Codegen("_p")
+        compiled[name] = code.function(f"inline {name}", "x", code.inline(conv.inline, "x", code.bind(conv)))
+    # no inline case where it would not be exact: other zones, other precisions
+    assert getattr(get_converter("timestamptz", tz=ZoneInfo("Europe/Paris")), "inline", None) is None
+    assert getattr(get_converter("timestamptz", tz=ZoneInfo("UTC"), options={"precision": "us"}), "inline", None) is None
+
+    def outcome(fn, v):
+        try:
+            return ("ok", fn(v))
+        except Exception as exc:  # noqa: BLE001 - the same refusal is part of equality
+            return ("error", type(exc), str(exc))
+
+    edges = st.sampled_from([0, 1, -1, 2**42 - 1, 2**42, -2**42, -2**42 + 1, KEY_LIMIT - 1, KEY_LIMIT, 2**63, -2**63])
+    value = st.one_of(st.none(), st.booleans(), edges, st.integers(), st.integers(-2**45, 2**45),
+                      st.floats(allow_nan=False), st.text(max_size=12),
+                      st.sampled_from(["1", "0", "true", "2024-01-02T03:04:05Z", "0000-00-00 00:00:00"]))
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.sampled_from(sorted(converters)), value)
+    def check(name, v):
+        assert outcome(compiled[name], v) == outcome(converters[name], v)
+
+    check()
