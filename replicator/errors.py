@@ -65,6 +65,12 @@ class ApplyError(TerminalError):
     """The target database refused the rows for a reason retrying will not fix."""
 
 
+class DurabilityError(ReplicatorError):
+    """A batch's transaction could not be known to have committed: its offsets must not be
+    committed. Not about one record (no dead letter) and not transient: the process stops,
+    and its successor replays from the last committed offsets."""
+
+
 class ConfigError(ReplicatorError):
     """The configuration or the mapping files are invalid; the process cannot start."""
 

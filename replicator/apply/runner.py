@@ -35,8 +35,8 @@ from replicator.apply.batching import BatchBudget
 from replicator.apply.dlq import DeadLetter, DeadLetterWriter
 from replicator.apply.sink import ApplyStats, PostgresSink, WritePlan, WritePlanner
 from replicator.config import Settings
-from replicator.errors import (ApplyError, ReplicatorError, SchemaDriftError, TerminalError, TransientError,
-                               classify_db_error, commit_superseded)
+from replicator.errors import (ApplyError, DurabilityError, ReplicatorError, SchemaDriftError, TerminalError,
+                               TransientError, classify_db_error, commit_superseded)
 from replicator.events import ChangeEvent, decode_message
 from replicator.logs import get_logger, kafka_client_logger
 from replicator.mapping.engine import MappingSet, TargetOp
@@ -225,6 +225,10 @@ class Runner:
                     continue
                 self.idle_since = time.monotonic()
                 self.process(msgs, consume_s)
+        except DurabilityError as exc:
+            log.error("replicator.stopped_unsafe_commit", error=str(exc),
+                      consequence="offsets not committed; a restart replays from the last committed offsets")
+            raise
         finally:
             try:
                 self.finish_inflight()  # drain: SIGTERM ends with the last batch committed
@@ -412,6 +416,7 @@ class Runner:
         if not batch.n_ops:
             return
         t0 = time.perf_counter()
+        self._require_idle(batch, "before")
         if batch.plan is None:
             stats = self._apply_one_by_one(batch.mapped)
         else:
@@ -427,7 +432,24 @@ class Runner:
                 # a terminal refusal in the batch: find the events responsible, one by one
                 log.warning("replicator.batch_refused", error=str(err), events=len(batch.mapped))
                 stats = self._apply_one_by_one(batch.mapped)
+        self._require_idle(batch, "after")
         self._record(stats, batch.n_ops, time.perf_counter() - t0)
+
+    def _require_idle(self, batch: Batch, when: str) -> None:
+        """The connection holds no transaction between batches. If a statement outside
+        `conn.transaction()` had opened one (psycopg, not in autocommit, begins a
+        transaction implicitly), each batch's `conn.transaction()` would be a savepoint in
+        it: "committed" batches would sit uncommitted while their Kafka offsets were
+        committed, and be lost with the connection. So a batch whose commit cannot be
+        trusted stops the process before its offsets are committed."""
+        assert self.conn is not None
+        status = self.conn.info.transaction_status
+        if status == psycopg.pq.TransactionStatus.IDLE:
+            return
+        self._reset_connection()  # rolls back whatever the open transaction held
+        raise DurabilityError(f"the target connection was in transaction state {status.name} {when} a batch's "
+                              "transaction, so its commit could not be trusted; offsets not committed",
+                              positions=",".join(f"{t}[{p}]@{a}-{b}" for (t, p), (a, b) in batch.spans.items()))
 
     def _apply_one_by_one(self, mapped: list[Mapped]) -> ApplyStats:
         assert self.conn is not None and self.sink is not None
