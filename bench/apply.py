@@ -367,11 +367,16 @@ def applied_counts() -> dict[str, float]:
 
 def peak_rss_mb() -> float:
     """This process's peak resident set size (VmHWM), which starts afresh at exec."""
+    return status_mb("VmHWM")
+
+
+def status_mb(field: str) -> float:
+    """A size field of /proc/self/status (VmRSS, VmHWM...), in MB."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def proc_cpu_s(pid: int | None) -> float:

@@ -32,7 +32,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from apply import event  # noqa: E402
+from apply import event, status_mb  # noqa: E402
 
 from replicator import metrics  # noqa: E402
 from replicator.apply.runner import Runner  # noqa: E402
@@ -93,11 +93,7 @@ def produce(bootstrap: str, topic: str, db: str, rate: int, seconds: float, live
 
 
 def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    return status_mb("VmRSS")
 
 
 def percentile(values: list[float], q: float) -> float:
