@@ -127,18 +127,26 @@ def main() -> None:
     lags: list[float] = []
     samples: list[tuple[float, int, float, float]] = []  # elapsed, events applied, rss, lag
     start = time.monotonic()
-    last = {"t": start, "events": 0}
+    last = {"t": start, "events": 0, "apply_s": 0.0, "batches": 0}
+
+    def apply_seconds() -> float:
+        """Seconds the apply thread spent writing batches so far (replicator_apply_duration_seconds)."""
+        return sum(s.value for m in metrics.APPLY_SECONDS.collect() for s in m.samples if s.name.endswith("_sum"))
 
     def on_batch(totals) -> None:
         lags.append(lag_gauge._value.get())
         now = time.monotonic()
         if now - last["t"] >= args.every:
-            rate = (totals.changes - last["events"]) / (now - last["t"])
+            events = totals.changes - last["events"]
+            rate = events / (now - last["t"])
+            spent = apply_seconds()
+            # the write's cost per event: whether it grows with the table, not only with load
+            write_us = (spent - last["apply_s"]) / max(1, events) * 1e6
             samples.append((now - start, totals.changes, rss_mb(), lags[-1]))
             print(f"t={now - start:6.0f}s applied={totals.changes:,} rate={rate:,.0f}/s rss={samples[-1][2]:.0f} MB "
-                  f"lag={lags[-1]:.2f}s (max since last {max(lags[-50:]):.2f}s) batches={totals.batches:,}",
-                  flush=True)
-            last.update(t=now, events=totals.changes)
+                  f"lag={lags[-1]:.2f}s (max since last {max(lags[-50:]):.2f}s) "
+                  f"batches={totals.batches - last['batches']:,} write={write_us:.1f} us/event", flush=True)
+            last.update(t=now, events=totals.changes, apply_s=spent, batches=totals.batches)
 
     s = Settings(kafka_bootstrap_servers=stack.broker.bootstrap(), kafka_group_id=unique("soak_"),
                  target_dsn=stack.postgres.dsn(tgt), metrics_port=0, stop_after_idle_s=10.0)

@@ -45,7 +45,7 @@ from psycopg import sql
 
 from replicator.apply.copy_binary import binary_ok, binary_payload, column_types, register_vector_binary
 from replicator.apply.copy_text import Unencodable, encode_values
-from replicator.mapping.engine import MappingSet, TargetOp, position_column
+from replicator.mapping.engine import CompiledTarget, MappingSet, TargetOp, position_column
 
 META_SCHEMA = "_replicator"
 
@@ -93,13 +93,15 @@ def reduce_ops(ops: Iterable[TargetOp]) -> list[TargetOp]:
     newest: dict[tuple, TargetOp] = {}
     # per key, the newest delete that a newer write supersedes (whatever the arrival order)
     deleted_before: dict[tuple, TargetOp] = {}
-    get = newest.get
+    # setdefault: the key tuple is hashed once for a key seen first (the rule), and hashing
+    # it calls UUID.__hash__, which is Python
+    setdefault = newest.setdefault
     for op in ops:
         k = (op.table, op.key, op.contributor)
-        cur = get(k)
-        if cur is None:
-            newest[k] = op
-        elif cur.position <= op.position:
+        cur = setdefault(k, op)
+        if cur is op:
+            continue
+        if cur.position <= op.position:
             if op.kind == "upsert" and not op.creates_row and cur.kind == "upsert":
                 op = cur._replace(values={**cur.values, **op.values}, position=op.position)
             elif op.kind == "upsert" and cur.new_row and not op.new_row:
@@ -215,6 +217,7 @@ class PostgresSink:
         self._stage_names: dict[tuple[str, tuple[str, ...]], str] = {}
         self._stage_types: dict[str, tuple[list[int], list[str]]] = {}  # stage -> column oids, type names
         self._stage_seq = 0
+        self._key_types: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}  # (table, key) -> type names
         self._statements: dict[tuple, sql.Composed] = {}
         # (table, contributor) -> [groups still to skip, next rest]: the direct COPY's back-off
         self._direct_rest: dict[tuple[str, str], list[int]] = {}
@@ -287,6 +290,22 @@ class PostgresSink:
         for table in self._tables_with_followers:
             self._drain_pending(table, stats)
         return stats
+
+    def _key_match(self, table: str, key_cols: Sequence[str], alias: str, key_text_expr: sql.Composable) -> sql.Composable:
+        """`_key_match_sql` with the key columns' types read from the catalog (once per table)."""
+        types = self._key_types.get((table, tuple(key_cols)))
+        if types is None:
+            schema, name = table.split(".", 1)
+            found = dict(self.conn.execute(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relname = %s AND a.attname = ANY(%s) AND NOT a.attisdropped",
+                (schema, name, list(key_cols))).fetchall())
+            missing = [c for c in key_cols if c not in found]
+            if missing:
+                raise psycopg.errors.UndefinedColumn(f"{table} has no key column(s) {missing}")
+            types = self._key_types[(table, tuple(key_cols))] = tuple(found[c] for c in key_cols)
+        return _key_match_sql(alias, key_cols, types, key_text_expr)
 
     def forget_stages(self) -> None:
         """Call after a rollback (of the transaction or a savepoint): stage tables created
@@ -386,16 +405,23 @@ class PostgresSink:
                 for row, pos in zip(group.rows, group.positions):
                     cp.write_row((*row, pos_text(pos)))
 
+    def delete_statement(self, table: str, contributor: str) -> sql.Composable:
+        """The position-guarded hard delete of a batch's keys (parameters: key texts,
+        position texts); the table's key index finds the rows."""
+        k = ("delete", table, contributor)
+        statement = self._statements.get(k)
+        if statement is None:
+            schema, name = table.split(".", 1)
+            pcol = pos_column(contributor)
+            match = self._key_match(table, self._keys[(table, contributor)], "t", sql.SQL("d.k"))
+            statement = self._statements[k] = sql.SQL(
+                "DELETE FROM {}.{} AS t USING unnest(%s::text[], %s::text[]) AS d(k, p) "
+                "WHERE {} AND (t.{} IS NULL OR t.{} <= d.p::bigint[])").format(
+                    sql.Identifier(schema), sql.Identifier(name), match, sql.Identifier(pcol), sql.Identifier(pcol))
+        return statement
+
     def _delete(self, group: DeleteGroup, stats: ApplyStats) -> None:
-        schema, name = group.table.split(".", 1)
-        pcol = pos_column(group.contributor)
-        key_expr = _key_text_sql(self._keys[(group.table, group.contributor)], "t")
-        cur = self.conn.execute(
-            sql.SQL("DELETE FROM {}.{} AS t USING unnest(%s::text[], %s::text[]) AS d(k, p) "
-                    "WHERE {} = d.k AND (t.{} IS NULL OR t.{} <= d.p::bigint[])").format(
-                sql.Identifier(schema), sql.Identifier(name), key_expr,
-                sql.Identifier(pcol), sql.Identifier(pcol)),
-            (group.keys, group.positions))
+        cur = self.conn.execute(self.delete_statement(group.table, group.contributor), (group.keys, group.positions))
         stats.deleted += cur.rowcount
         self.conn.execute(
             f"INSERT INTO {META_SCHEMA}.tombstones (target_table, contributor, key, pos) "
@@ -471,11 +497,20 @@ class PostgresSink:
 
     def _drain_pending(self, table: str, stats: ApplyStats) -> None:
         """Apply parked writes whose target row now exists, position-guarded, then forget them."""
-        schema, name = table.split(".", 1)
-        ident = sql.Identifier
         for t in self._feeds[table]:
             if t.spec.creates_row and t.spec.on_delete != "soft":
                 continue
+            cur = self.conn.execute(self.drain_statement(table, t), (table, t.contributor, table, self._creators[table]))
+            stats.unparked += cur.rowcount
+
+    def drain_statement(self, table: str, t: CompiledTarget) -> sql.Composable:
+        """Parked writes of one contributor whose row now exists: applied, position-guarded,
+        and forgotten (parameters: table, contributor, table, creating contributors)."""
+        k = ("drain", table, t.contributor)
+        statement = self._statements.get(k)
+        if statement is None:
+            schema, name = table.split(".", 1)
+            ident = sql.Identifier
             pcol = pos_column(t.contributor)
             cols = [c for c in t.owned if c not in t.key]
             # a parked write sets only the columns it carried (a soft delete carries just
@@ -483,19 +518,41 @@ class PostgresSink:
             sets = [sql.SQL("{c} = CASE WHEN p.row ? {lit} THEN (p.r).{c} ELSE t.{c} END").format(
                         c=ident(c), lit=sql.Literal(c)) for c in cols] + \
                    [sql.SQL("{} = p.pos").format(ident(pcol))]
-            cur = self.conn.execute(sql.SQL(
+            statement = self._statements[k] = sql.SQL(
                 "WITH p AS (DELETE FROM {meta}.pending AS pe WHERE pe.target_table = %s AND pe.contributor = %s "
-                "AND EXISTS (SELECT 1 FROM {sch}.{tbl} AS t WHERE {tkey} = pe.key) RETURNING pe.key, pe.pos, pe.row) "
+                "AND EXISTS (SELECT 1 FROM {sch}.{tbl} AS t WHERE {parked_exists}) RETURNING pe.key, pe.pos, pe.row) "
                 "UPDATE {sch}.{tbl} AS t SET {sets} "
                 "FROM (SELECT p.key, p.pos, p.row, jsonb_populate_record(NULL::{sch}.{tbl}, p.row) AS r FROM p) AS p "
-                "WHERE {tkey} = p.key AND (t.{pcol} IS NULL OR t.{pcol} <= p.pos) "
+                "WHERE {parked_row} AND (t.{pcol} IS NULL OR t.{pcol} <= p.pos) "
                 # parked before the row's deletion by its creator: ended by it, dropped
                 "AND NOT EXISTS (SELECT 1 FROM {meta}.tombstones tb WHERE tb.target_table = %s "
                 "AND tb.contributor = ANY(%s) AND tb.key = p.key AND tb.pos >= p.pos)").format(
-                    meta=ident(META_SCHEMA), sch=ident(schema), tbl=ident(name), tkey=_key_text_sql(t.key, "t"),
-                    sets=sql.SQL(", ").join(sets), pcol=ident(pcol)),
-                (table, t.contributor, table, self._creators[table]))
-            stats.unparked += cur.rowcount
+                    meta=ident(META_SCHEMA), sch=ident(schema), tbl=ident(name),
+                    parked_exists=self._key_match(table, t.key, "t", sql.SQL("pe.key")),
+                    parked_row=self._key_match(table, t.key, "t", sql.SQL("p.key")),
+                    sets=sql.SQL(", ").join(sets), pcol=ident(pcol))
+        return statement
+
+
+# types whose text is the value itself: '' is an empty string there, not a NULL key part
+_TEXT_TYPES = ("text", "character varying", "character", "citext", "name")
+
+
+def _key_match_sql(alias: str, key_cols: Sequence[str], types: Sequence[str],
+                   key_text_expr: sql.Composable) -> sql.Composable:
+    """`alias`'s key columns equal to a key given as `key_text` (components joined by '|',
+    NULL as ''), each part cast to its column's type, so that the key's index serves the
+    match. The reverse, `t.id::text = key`, cannot use it: every delete batch and every
+    drain of parked writes scanned the whole table (found by bench/runner_soak.py)."""
+    parts = []
+    for i, (col, typ) in enumerate(zip(key_cols, types)):
+        part = key_text_expr if len(key_cols) == 1 else sql.SQL("split_part({}, '|', {})").format(
+            key_text_expr, sql.Literal(i + 1))
+        if not typ.startswith(_TEXT_TYPES):
+            part = sql.SQL("NULLIF({}, '')").format(part)
+        parts.append(sql.SQL("{}.{} = CAST({} AS {})").format(sql.Identifier(alias), sql.Identifier(col), part,
+                                                             sql.SQL(typ)))
+    return sql.SQL(" AND ").join(parts)
 
 
 def _copy_group(kind: Literal["insert", "upsert", "update"], table: str, columns: tuple[str, ...],

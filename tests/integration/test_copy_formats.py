@@ -14,11 +14,9 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from replicator.apply import sink as sink_module
-from replicator.apply.sink import PostgresSink
 from replicator.errors import classify_db_error
 from replicator.mapping.engine import TargetOp
-from replicator.mapping.loader import load_mappings
-from replicator.stack.workspace import create_target_db
+from tests.integration.sink_targets import prepared_sink
 
 pytestmark = pytest.mark.stack
 
@@ -47,16 +45,9 @@ COLUMNS = ("id", "label", "flag", "big", "ratio", "amount", "seen_at", "day", "b
 
 @pytest.fixture()
 def target(stack, tmp_path):
-    (tmp_path / "m.yaml").write_text(MAPPING)
-    (tmp_path / "ddl.sql").write_text(DDL)
-    name = create_target_db(stack, [tmp_path / "ddl.sql"])
-    ms = load_mappings([tmp_path / "m.yaml"], env={})
-    conn = psycopg.connect(stack.postgres.dsn(name))
-    sink = PostgresSink(conn, ms)
-    sink.prepare()
-    conn.commit()
-    yield conn, sink
-    conn.close()
+    sink, _ms = prepared_sink(stack, tmp_path, MAPPING, DDL)
+    yield sink.conn, sink
+    sink.conn.close()
 
 
 def op(i: int, level, label="x") -> TargetOp:

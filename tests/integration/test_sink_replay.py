@@ -8,45 +8,16 @@ Covers hard deletes (tombstones), soft deletes, merges with a non-creating contr
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from replicator.apply.sink import PostgresSink
 from replicator.events import ChangeEvent, KafkaCoordinates
-from replicator.mapping.loader import load_mappings
-from replicator.stack.workspace import create_target_db
+from tests.integration.sink_targets import ACCOUNTS, ACCOUNTS_DDL, MYSQL_SOURCE, prepared_sink
 
 pytestmark = pytest.mark.stack
 
-MAPPING = """
-version: 1
-sources:
-  main: {kind: mysql, topic_prefix: main, database: main}
-tables:
-  - source: main
-    table: Account
-    dropped: []
-    targets:
-      - table: app.accounts
-        columns:
-          id: {key: id}
-          name: name
-          level: {from: level, type: int}
-        on_delete: hard
-  - source: main
-    table: AccountStats
-    key: [accountId]
-    dropped: [id]
-    targets:
-      - table: app.accounts
-        contributor: stats
-        creates_row: false
-        columns:
-          id: {ref: main.Account, ref_column: accountId}
-          score: {from: score, type: int}
-        on_delete: clear
+NOTES = """
   - source: main
     table: Note
     dropped: []
@@ -58,24 +29,14 @@ tables:
         on_delete: soft
 """
 
-DDL = """
-CREATE SCHEMA app;
-CREATE TABLE app.accounts (id uuid PRIMARY KEY, name text, level int, score int);
-CREATE TABLE app.notes (id uuid PRIMARY KEY, body text, deleted_at timestamptz);
-"""
+DDL = "CREATE SCHEMA app;\n" + ACCOUNTS_DDL + \
+    "CREATE TABLE app.notes (id uuid PRIMARY KEY, body text, deleted_at timestamptz);\n"
 
 
 @pytest.fixture(scope="module")
 def db(stack, tmp_path_factory):
-    d = tmp_path_factory.mktemp("replay")
-    (d / "m.yaml").write_text(MAPPING)
-    (d / "ddl.sql").write_text(DDL)
-    name = create_target_db(stack, [d / "ddl.sql"])
-    ms = load_mappings([d / "m.yaml"], env={})
-    conn = psycopg.connect(stack.postgres.dsn(name))
-    sink = PostgresSink(conn, ms)
-    sink.prepare()
-    conn.commit()
+    sink, ms = prepared_sink(stack, tmp_path_factory.mktemp("replay"), MYSQL_SOURCE + ACCOUNTS + NOTES, DDL)
+    conn = sink.conn
     yield conn, sink, ms
     conn.close()
 

@@ -20,13 +20,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from replicator.apply.sink import PostgresSink
 from replicator.compare import compare
 from replicator.events import ChangeEvent, KafkaCoordinates
 from replicator.keys import remap_key
-from replicator.mapping.loader import load_mappings
 from replicator.reconcile.source_reader import SourceReader
-from replicator.stack.workspace import create_target_db, mysql
+from replicator.stack.workspace import mysql
+from tests.integration.sink_targets import prepared_sink
 from tests.integration.test_reconcile import custom_world, drop, table_of
 
 pytestmark = pytest.mark.stack
@@ -73,17 +72,10 @@ POS = ("_pos_apiintegration", "_pos_waconfig")
 
 @pytest.fixture(scope="module")
 def db(stack, tmp_path_factory):
-    d = tmp_path_factory.mktemp("union")
-    (d / "m.yaml").write_text(SINK_MAPPING)
-    (d / "ddl.sql").write_text(SINK_DDL)
-    name = create_target_db(stack, [d / "ddl.sql"])
-    ms = load_mappings([d / "m.yaml"], env={})
-    conn = psycopg.connect(stack.postgres.dsn(name))
-    sink = PostgresSink(conn, ms)
-    sink.prepare()
-    conn.commit()
-    yield conn, sink, ms
-    conn.close()
+    sink, ms = prepared_sink(stack, tmp_path_factory.mktemp("union"), SINK_MAPPING, SINK_DDL)
+    name = sink.conn.info.dbname
+    yield sink.conn, sink, ms
+    sink.conn.close()
     drop(stack, pg_dbs=[name])
 
 
