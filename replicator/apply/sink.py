@@ -48,14 +48,25 @@ from replicator.apply.copy_text import Unencodable, encode_values
 from replicator.mapping.engine import CompiledTarget, MappingSet, TargetOp, position_column
 
 META_SCHEMA = "_replicator"
+# how tombstones and parked writes spell a key (`_key_text_sql`); `prepare` rewrites older ones
+KEY_TEXT_FORMAT = 2
 
 
 pos_column = position_column
 
 
-def key_text(key: Sequence[object]) -> str:
-    """The canonical text of a target key, as the tombstone table stores it (matches ::text)."""
-    return "|".join("" if v is None else str(v) for v in key)
+def key_parts(keys: Sequence[Sequence[object]]) -> list[list[str | None]]:
+    """Keys (tuples, one value per key column) as one list of texts per key column, which
+    the statements cast to the column's type. Not the tombstones' key text: PostgreSQL
+    computes that from the typed values (`_key_text_sql`), so it is the same whichever
+    path wrote it."""
+    return [[None if v is None else _part_text(v) for v in column] for column in zip(*keys)]
+
+
+def _part_text(v: object) -> str:
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return "\\x" + bytes(v).hex()  # bytea's input form; str() would give "b'..'"
+    return str(v)  # uuid, int, Decimal, str, datetime, date, bool: each CASTs back exactly
 
 
 def pos_text(position: Sequence[int]) -> str:
@@ -125,11 +136,12 @@ def _keep_newer(kept: dict[tuple, TargetOp], k: tuple, op: TargetOp) -> None:
 
 @dataclass
 class DeleteGroup:
-    """Hard deletes of one contributor of one table: key texts and positions as arrays."""
+    """Hard deletes of one contributor of one table: one list of texts per key column
+    (`key_parts`) and the positions, as arrays."""
 
     table: str
     contributor: str
-    keys: list[str]
+    keys: list[list[str | None]]
     positions: list[str]
 
 
@@ -189,7 +201,7 @@ class WritePlanner:
                     updates.append(o)  # non-creating contributors and clears
             for contributor in dict.fromkeys(o.contributor for o in deletes):
                 mine = [o for o in deletes if o.contributor == contributor]
-                steps.append(DeleteGroup(table, contributor, [key_text(o.key) for o in mine],
+                steps.append(DeleteGroup(table, contributor, key_parts([o.key for o in mine]),
                                          [pos_text(o.position) for o in mine]))
             for group in _by_shape(inserts):
                 steps.append(_copy_group("insert", table, tuple(group[0].values), group))
@@ -262,6 +274,39 @@ class PostgresSink:
                 for t in feeds:
                     self.conn.execute(sql.SQL("ALTER TABLE {}.{} ADD COLUMN IF NOT EXISTS {} bigint[]").format(
                         sql.Identifier(schema), sql.Identifier(name), sql.Identifier(pos_column(t.contributor))))
+            self.conn.execute(f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.formats "
+                              "(name text PRIMARY KEY, version integer NOT NULL)")
+            found = self.conn.execute(f"SELECT version FROM {META_SCHEMA}.formats WHERE name = 'key_text'").fetchone()
+            if found is None or found[0] < KEY_TEXT_FORMAT:
+                self._rewrite_key_texts()
+                self.conn.execute(f"INSERT INTO {META_SCHEMA}.formats VALUES ('key_text', %s) "
+                                  "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version", (KEY_TEXT_FORMAT,))
+
+    def _rewrite_key_texts(self) -> None:
+        """Bring keys stored by format 1 to the current one, in prepare's transaction. Format
+        1 was Python's text of each part joined by '|' ('' for NULL), which differed from
+        PostgreSQL's for dates and times and was ambiguous for composite keys; each part is
+        read back as format 1 wrote it (so a part holding '|' is read as badly as it was
+        matched then). Parked writes carry their key columns in `row`: read exactly."""
+        ident = sql.Identifier
+        for table, feeds in self._feeds.items():
+            for t in feeds:
+                types = self._key_types_of(table, t.key)
+                old_parts = [sql.SQL("tb.key") if len(t.key) == 1 else
+                             sql.SQL("split_part(tb.key, '|', {})").format(sql.Literal(i + 1))
+                             for i in range(len(t.key))]
+                from_old = _key_text_sql(
+                    [sql.SQL("CAST({} AS {})").format(p if typ.startswith(_TEXT_TYPES) else
+                                                      sql.SQL("NULLIF({}, '')").format(p), sql.SQL(typ))
+                     for p, typ in zip(old_parts, types)], types)
+                from_row = _key_text_sql([sql.SQL("CAST(pe.row ->> {} AS {})").format(sql.Literal(c), sql.SQL(typ))
+                                          for c, typ in zip(t.key, types)], types)
+                for tbl, alias, new in (("tombstones", "tb", from_old), ("pending", "pe", from_row)):
+                    self.conn.execute(sql.SQL(
+                        "UPDATE {meta}.{tbl} AS {alias} SET key = {new} WHERE {alias}.target_table = %s "
+                        "AND {alias}.contributor = %s AND {alias}.key IS DISTINCT FROM {new}").format(
+                            meta=ident(META_SCHEMA), tbl=ident(tbl), alias=ident(alias), new=new),
+                        (table, t.contributor))
 
     def apply(self, ops: Iterable[TargetOp]) -> ApplyStats:
         """Write one batch. The caller owns the transaction and commits it."""
@@ -296,8 +341,8 @@ class PostgresSink:
             self._drain_pending(table, stats)
         return stats
 
-    def _key_match(self, table: str, key_cols: Sequence[str], alias: str, key_text_expr: sql.Composable) -> sql.Composable:
-        """`_key_match_sql` with the key columns' types read from the catalog (once per table)."""
+    def _key_types_of(self, table: str, key_cols: Sequence[str]) -> tuple[str, ...]:
+        """The key columns' types (format_type: with typmods), read from the catalog once per table."""
         types = self._key_types.get((table, tuple(key_cols)))
         if types is None:
             schema, name = table.split(".", 1)
@@ -310,7 +355,11 @@ class PostgresSink:
             if missing:
                 raise psycopg.errors.UndefinedColumn(f"{table} has no key column(s) {missing}")
             types = self._key_types[(table, tuple(key_cols))] = tuple(found[c] for c in key_cols)
-        return _key_match_sql(alias, key_cols, types, key_text_expr)
+        return types
+
+    def _key_text(self, table: str, key_cols: Sequence[str], alias: str) -> sql.Composable:
+        """The canonical key text (`_key_text_sql`) of `alias`'s key columns."""
+        return _key_text_sql([_column(alias, c) for c in key_cols], self._key_types_of(table, key_cols))
 
     def forget_stages(self) -> None:
         """Call after a rollback (of the transaction or a savepoint): stage tables created
@@ -414,29 +463,47 @@ class PostgresSink:
                     cp.write_row((*row, pos_text(pos)))
 
     def delete_statement(self, table: str, contributor: str) -> sql.Composable:
-        """The position-guarded hard delete of a batch's keys (parameters: key texts,
-        position texts); the table's key index finds the rows."""
+        """The position-guarded hard delete of a batch's keys (parameters: one text array
+        per key column, as `key_parts` lays them out, then the position texts); each part
+        is cast to its column's type, so the table's key index finds the rows."""
+        return self._delete_statements(table, contributor)[0]
+
+    def _delete_statements(self, table: str, contributor: str) -> tuple[sql.Composable, sql.Composable]:
+        """The delete, and the tombstones' upsert (parameters: table, contributor, then the
+        delete's), over the same typed keys."""
         k = ("delete", table, contributor)
-        statement = self._statements.get(k)
-        if statement is None:
+        statements = self._statements.get(k)
+        if statements is None:
             schema, name = table.split(".", 1)
-            pcol = pos_column(contributor)
-            match = self._key_match(table, self._keys[(table, contributor)], "t", sql.SQL("d.k"))
-            statement = self._statements[k] = sql.SQL(
-                "DELETE FROM {}.{} AS t USING unnest(%s::text[], %s::text[]) AS d(k, p) "
-                "WHERE {} AND (t.{} IS NULL OR t.{} <= d.p::bigint[])").format(
-                    sql.Identifier(schema), sql.Identifier(name), match, sql.Identifier(pcol), sql.Identifier(pcol))
-        return statement
+            pcol = sql.Identifier(pos_column(contributor))
+            key_cols = self._keys[(table, contributor)]
+            types = self._key_types_of(table, key_cols)
+            parts = [sql.Identifier(f"k{i}") for i in range(len(key_cols))]
+            keys = sql.SQL(
+                "(SELECT {casts}, d.p::bigint[] AS p FROM unnest({arrays}, %s::text[]) AS d({parts}, p))").format(
+                    casts=sql.SQL(", ").join(sql.SQL("CAST(d.{} AS {}) AS {}").format(p, sql.SQL(t), p)
+                                             for p, t in zip(parts, types)),
+                    arrays=sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in parts),
+                    parts=sql.SQL(", ").join(parts))
+            match = sql.SQL(" AND ").join(sql.SQL("t.{} = d.{}").format(sql.Identifier(c), p)
+                                          for c, p in zip(key_cols, parts))
+            delete = sql.SQL("DELETE FROM {}.{} AS t USING {} AS d WHERE {} AND (t.{} IS NULL OR t.{} <= d.p)").format(
+                sql.Identifier(schema), sql.Identifier(name), keys, match, pcol, pcol)
+            tombstone = sql.SQL(
+                "INSERT INTO {meta}.tombstones (target_table, contributor, key, pos) "
+                "SELECT %s, %s, {key}, d.p FROM {keys} AS d "
+                "ON CONFLICT (target_table, contributor, key) DO UPDATE SET pos = EXCLUDED.pos "
+                "WHERE tombstones.pos < EXCLUDED.pos").format(
+                    meta=sql.Identifier(META_SCHEMA), keys=keys,
+                    key=_key_text_sql([sql.SQL("d.{}").format(p) for p in parts], types))
+            statements = self._statements[k] = (delete, tombstone)
+        return statements
 
     def _delete(self, group: DeleteGroup, stats: ApplyStats) -> None:
-        cur = self.conn.execute(self.delete_statement(group.table, group.contributor), (group.keys, group.positions))
+        delete, tombstone = self._delete_statements(group.table, group.contributor)
+        cur = self.conn.execute(delete, (*group.keys, group.positions))
         stats.deleted += cur.rowcount
-        self.conn.execute(
-            f"INSERT INTO {META_SCHEMA}.tombstones (target_table, contributor, key, pos) "
-            "SELECT %s, %s, k, p::bigint[] FROM unnest(%s::text[], %s::text[]) AS d(k, p) "
-            "ON CONFLICT (target_table, contributor, key) DO UPDATE SET pos = EXCLUDED.pos "
-            "WHERE tombstones.pos < EXCLUDED.pos",
-            (group.table, group.contributor, group.keys, group.positions))
+        self.conn.execute(tombstone, (group.table, group.contributor, *group.keys, group.positions))
 
     def _upsert(self, group: CopyGroup, stage: str, stats: ApplyStats) -> None:
         k = ("upsert", group.table, group.contributor, group.columns, stage)
@@ -458,8 +525,8 @@ class PostgresSink:
                 "WHERE t.{pcol} IS NULL OR t.{pcol} <= EXCLUDED.{pcol}").format(
                     sch=ident(schema), tbl=ident(name), cols=sql.SQL(", ").join(map(ident, group.columns)),
                     pcol=ident(pcol), stage=ident(stage),
-                    deleted_since=_deleted_since(sql.SQL("%s"), sql.SQL("= %s"), _key_text_sql(key_cols, "s"),
-                                                 sql.SQL("s._pos")),
+                    deleted_since=_deleted_since(sql.SQL("%s"), sql.SQL("= %s"),
+                                                 self._key_text(group.table, key_cols, "s"), sql.SQL("s._pos")),
                     keys=sql.SQL(", ").join(map(ident, key_cols)), set=set_clause)
         cur = self.conn.execute(statement, (group.table, group.contributor))
         stats.upserted += cur.rowcount
@@ -477,8 +544,9 @@ class PostgresSink:
         join = sql.SQL(" AND ").join(sql.SQL("t.{} = s.{}").format(ident(k), ident(k)) for k in key_cols)
         # a write older than the row's deletion by its creator is refused: the deletion ended
         # it (the row may have been created again since, without it)
+        skey = self._key_text(group.table, key_cols, "s")
         not_deleted_since = sql.SQL("NOT ") + _deleted_since(
-            sql.SQL("%(table)s"), sql.SQL("= ANY(%(creators)s)"), _key_text_sql(key_cols, "s"), sql.SQL("s._pos"))
+            sql.SQL("%(table)s"), sql.SQL("= ANY(%(creators)s)"), skey, sql.SQL("s._pos"))
         params = {"table": group.table, "contributor": group.contributor, "creators": self._creators[group.table]}
         cur = self.conn.execute(sql.SQL(
             "UPDATE {sch}.{tbl} AS t SET {sets} FROM {stage} AS s WHERE {join} "
@@ -496,7 +564,7 @@ class PostgresSink:
             "WHERE NOT EXISTS (SELECT 1 FROM {sch}.{tbl} AS t WHERE {join}) AND {fresh} "
             "ON CONFLICT (target_table, contributor, key) DO UPDATE SET pos = EXCLUDED.pos, row = EXCLUDED.row, "
             "parked_at = now() WHERE pending.pos <= EXCLUDED.pos").format(
-                meta=ident(META_SCHEMA), skey=_key_text_sql(key_cols, "s"), stage=ident(stage), sch=ident(schema),
+                meta=ident(META_SCHEMA), skey=skey, stage=ident(stage), sch=ident(schema),
                 tbl=ident(name), join=join, fresh=not_deleted_since),
             params)
         stats.parked += cur.rowcount
@@ -535,8 +603,8 @@ class PostgresSink:
                     deleted_since=_deleted_since(sql.SQL("%s"), sql.SQL("= ANY(%s)"), sql.SQL("p.key"),
                                                  sql.SQL("p.pos")),
                     meta=ident(META_SCHEMA), sch=ident(schema), tbl=ident(name),
-                    parked_exists=self._key_match(table, t.key, "t", sql.SQL("pe.key")),
-                    parked_row=self._key_match(table, t.key, "t", sql.SQL("p.key")),
+                    parked_exists=_row_key_match("t", t.key, self._key_types_of(table, t.key), sql.SQL("pe.row")),
+                    parked_row=_row_key_match("t", t.key, self._key_types_of(table, t.key), sql.SQL("p.row")),
                     sets=sql.SQL(", ").join(sets), pcol=ident(pcol))
         return statement
 
@@ -556,25 +624,48 @@ def _deleted_since(table: sql.Composable, contributor_test: sql.Composable, key_
             key_text=key_text)
 
 
-# types whose text is the value itself: '' is an empty string there, not a NULL key part
+# types whose text is the value itself: format 1 wrote '' for a NULL part of any other type
 _TEXT_TYPES = ("text", "character varying", "character", "citext", "name")
 
 
-def _key_match_sql(alias: str, key_cols: Sequence[str], types: Sequence[str],
-                   key_text_expr: sql.Composable) -> sql.Composable:
-    """`alias`'s key columns equal to a key given as `key_text` (components joined by '|',
-    NULL as ''), each part cast to its column's type, so that the key's index serves the
-    match. The reverse, `t.id::text = key`, cannot use it: every delete batch and every
-    drain of parked writes scanned the whole table (found by bench/runner_soak.py)."""
-    parts = []
-    for i, (col, typ) in enumerate(zip(key_cols, types)):
-        part = key_text_expr if len(key_cols) == 1 else sql.SQL("split_part({}, '|', {})").format(
-            key_text_expr, sql.Literal(i + 1))
-        if not typ.startswith(_TEXT_TYPES):
-            part = sql.SQL("NULLIF({}, '')").format(part)
-        parts.append(sql.SQL("{}.{} = CAST({} AS {})").format(sql.Identifier(alias), sql.Identifier(col), part,
-                                                             sql.SQL(typ)))
-    return sql.SQL(" AND ").join(parts)
+def _column(alias: str, column: str) -> sql.Composable:
+    return sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(column))
+
+
+def _row_key_match(alias: str, key_cols: Sequence[str], types: Sequence[str], row: sql.Composable) -> sql.Composable:
+    """`alias`'s key columns equal to those of a parked row (`to_jsonb` of a stage row),
+    each cast to its column's type, so that the key's index serves the match (a match on
+    text, `t.id::text = key`, cannot use it: every drain of parked writes scanned the whole
+    table; found by bench/runner_soak.py)."""
+    return sql.SQL(" AND ").join(
+        sql.SQL("{} = CAST({} ->> {} AS {})").format(_column(alias, c), row, sql.Literal(c), sql.SQL(t))
+        for c, t in zip(key_cols, types))
+
+
+def _canonical_text(expr: sql.Composable, typ: str) -> sql.Composable:
+    """A key part's text. Date and time types are written out explicitly: their `::text`
+    follows the session's TimeZone and DateStyle, and a tombstone written under one setting
+    must still be found under another."""
+    if typ.startswith("timestamp") and "with time zone" in typ:
+        return sql.SQL("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')").format(expr)
+    if typ.startswith("timestamp"):
+        return sql.SQL("to_char({}, 'YYYY-MM-DD HH24:MI:SS.US')").format(expr)
+    if typ == "date":
+        return sql.SQL("to_char({}, 'YYYY-MM-DD')").format(expr)
+    return sql.SQL("{}::text").format(expr)
+
+
+def _key_text_sql(parts: Sequence[sql.Composable], types: Sequence[str]) -> sql.Composable:
+    """The canonical text of a key, as tombstones and parked writes store it, computed by
+    PostgreSQL from typed values (so a delete, an upsert and a parked write agree whatever
+    Python type carried the key). One column: its text (`_canonical_text`). Several: the
+    text of a record of them, which quotes a part holding a comma, quote, parenthesis or
+    space, so that no two keys share a text: joined by '|', ('a|b', 'c') and ('a', 'b|c')
+    did, and a delete of one also ended the other."""
+    texts = [_canonical_text(p, t) for p, t in zip(parts, types)]
+    if len(texts) == 1:
+        return texts[0]
+    return sql.SQL("ROW({})::text").format(sql.SQL(", ").join(texts))
 
 
 def _copy_group(kind: Literal["insert", "upsert", "update"], table: str, columns: tuple[str, ...],
@@ -604,10 +695,3 @@ def _by_shape(ops: list[TargetOp]) -> list[list[TargetOp]]:
         g.append(o)
         last_values, last_group = o.values, g
     return list(groups.values())
-
-
-def _key_text_sql(key_cols: Sequence[str], alias: str) -> sql.Composable:
-    parts = [sql.SQL("coalesce({}.{}::text, '')").format(sql.Identifier(alias), sql.Identifier(c)) for c in key_cols]
-    if len(parts) == 1:
-        return sql.SQL("{}.{}::text").format(sql.Identifier(alias), sql.Identifier(key_cols[0]))
-    return sql.SQL("concat_ws('|', {})").format(sql.SQL(", ").join(parts))

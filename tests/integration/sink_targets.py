@@ -48,6 +48,25 @@ ACCOUNTS = """
 
 ACCOUNTS_DDL = "CREATE TABLE app.accounts (id uuid PRIMARY KEY, name text, level int, score int);\n"
 
+# a composite key whose target order differs from the source's
+MEMBERSHIPS = """
+  - source: main
+    table: Membership
+    key: [orgId, userId]
+    dropped: []
+    targets:
+      - table: app.memberships
+        key: [user_id, org_id]
+        columns:
+          org_id: {from: orgId, type: int}
+          user_id: {from: userId, type: int}
+          role: role
+        on_delete: hard
+"""
+
+MEMBERSHIPS_DDL = ("CREATE TABLE app.memberships (org_id int NOT NULL, user_id bigint NOT NULL, role text, "
+                   "PRIMARY KEY (user_id, org_id));\n")
+
 
 def prepared_sink(stack: Stack, folder: Path, mapping: str, ddl: str) -> tuple[PostgresSink, MappingSet]:
     """A new target database from `ddl`, and a sink on a connection of its own (the caller

@@ -14,24 +14,13 @@ import uuid
 import psycopg
 import pytest
 
-from replicator.apply.sink import key_text
-from tests.integration.sink_targets import ACCOUNTS, ACCOUNTS_DDL, MYSQL_SOURCE, prepared_sink
+from replicator.apply.sink import key_parts
+from tests.integration.sink_targets import (ACCOUNTS, ACCOUNTS_DDL, MEMBERSHIPS, MEMBERSHIPS_DDL, MYSQL_SOURCE,
+                                           prepared_sink)
 
 pytestmark = pytest.mark.stack
 
-MAPPING = MYSQL_SOURCE + ACCOUNTS + """
-  - source: main
-    table: Membership
-    key: [orgId, userId]
-    dropped: []
-    targets:
-      - table: app.memberships
-        key: [user_id, org_id]
-        columns:
-          org_id: {from: orgId, type: int}
-          user_id: {from: userId, type: int}
-          role: role
-        on_delete: hard
+MAPPING = MYSQL_SOURCE + ACCOUNTS + MEMBERSHIPS + """
   - source: main
     table: Tag
     key: [name]
@@ -45,8 +34,7 @@ MAPPING = MYSQL_SOURCE + ACCOUNTS + """
         on_delete: hard
 """
 
-DDL = "CREATE SCHEMA app;\n" + ACCOUNTS_DDL + """
-CREATE TABLE app.memberships (org_id int NOT NULL, user_id bigint NOT NULL, role text, PRIMARY KEY (user_id, org_id));
+DDL = "CREATE SCHEMA app;\n" + ACCOUNTS_DDL + MEMBERSHIPS_DDL + """
 CREATE TABLE app.tags (name varchar(40) PRIMARY KEY, color text);
 """
 
@@ -73,7 +61,8 @@ def plan_of(conn: psycopg.Connection, statement, params) -> str:
 @pytest.mark.parametrize("table, contributor", [("app.accounts", "account"), ("app.memberships", "membership"),
                                                 ("app.tags", "tag")])
 def test_hard_deletes_find_rows_through_the_key_index(sink, table, contributor):
-    plan = plan_of(sink.conn, sink.delete_statement(table, contributor), (["x"], ["{1,1,0}"]))
+    n_keys = len(sink.planner.key_columns[(table, contributor)])
+    plan = plan_of(sink.conn, sink.delete_statement(table, contributor), (*[["1"]] * n_keys, ["{1,1,0}"]))
     assert table.split(".")[1] not in seq_scans(plan), plan
 
 
@@ -101,9 +90,9 @@ def test_the_drain_of_parked_writes_finds_rows_through_the_key_index(sink):
     assert "accounts" not in seq_scans(plan), plan
 
 
-def test_deletes_by_key_text_remove_exactly_their_rows(sink):
-    """The typed match finds the rows the text match found: UUID, composite integer and
-    varchar keys (key_text gives the text the tombstones hold)."""
+def test_deletes_remove_exactly_their_rows(sink):
+    """The typed match finds exactly the keyed rows: UUID, composite integer and varchar
+    keys, '' and '|' included."""
     conn = sink.conn
     a, b = uuid.uuid4(), uuid.uuid4()
     with conn.transaction():
@@ -115,7 +104,7 @@ def test_deletes_by_key_text_remove_exactly_their_rows(sink):
                                      ("app.tags", "tag", [("red",), ("",)])]:
         with conn.transaction():
             conn.execute(sink.delete_statement(table, contributor),
-                         ([key_text(k) for k in keys], ["{1,1,0}"] * len(keys)))
+                         (*key_parts(keys), ["{1,1,0}"] * len(keys)))
     assert conn.execute("SELECT id FROM app.accounts").fetchall() == [(b,)]
     assert sorted(conn.execute("SELECT org_id, user_id FROM app.memberships").fetchall()) == [(1, 3), (2, 1)]
     assert sorted(conn.execute("SELECT name FROM app.tags").fetchall()) == [("a|b",)]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from replicator.apply.sink import key_text, pos_column, pos_text, reduce_ops
+from replicator.apply.sink import key_parts, pos_column, pos_text, reduce_ops
 from replicator.keys import remap_key
 from replicator.mapping.engine import TargetOp
 
@@ -96,33 +99,34 @@ def test_reduce_ops_accepts_a_generator():
     assert kept.values["email"] == "4"
 
 
-# --- key_text ---------------------------------------------------------------------------------
+# --- key_parts ------------------------------------------------------------------------------
 
 
-def test_key_text_is_postgres_uuid_text():
-    # PostgreSQL prints uuid::text in lowercase, hyphenated 8-4-4-4-12
+def test_key_parts_is_one_list_of_texts_per_key_column():
+    assert key_parts([(U1, 7), (U2, None)]) == [["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                                                  "6ba7b810-9dad-11d1-80b4-00c04fd430c8"], ["7", None]]
+
+
+def test_key_parts_text_is_what_postgres_casts_back():
+    # uuid::text is lowercase; PostgreSQL's uuid input takes either case, but the text is
+    # only the CAST's input: the tombstone's key text is computed by PostgreSQL
     u = uuid.UUID("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11")
-    assert key_text((u,)) == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    when = dt.datetime(2024, 1, 1, 12, 30, tzinfo=dt.timezone.utc)
+    assert key_parts([(u, 42, "a|b", when, b"\x00\xff", "")]) == [
+        ["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"], ["42"], ["a|b"], ["2024-01-01 12:30:00+00:00"], ["\\x00ff"], [""]]
 
 
-def test_key_text_of_a_remapped_key():
+def test_key_parts_of_a_remapped_key():
     u = remap_key("legacy_main", "Developer", 42)
-    text = key_text((u,))
-    assert text == str(u)
-    assert text == text.lower()
-    assert [len(p) for p in text.split("-")] == [8, 4, 4, 4, 12]
+    assert key_parts([(u,)]) == [[str(u)]]
 
 
-def test_key_text_joins_composite_keys_with_a_pipe():
-    assert key_text((U1, U2)) == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|6ba7b810-9dad-11d1-80b4-00c04fd430c8"
-    assert key_text((U1, 7, "admin")) == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|7|admin"
-
-
-def test_key_text_of_scalars():
-    assert key_text((42,)) == "42"
-    assert key_text(("cjld2cjxh0000qzrmn831i7rn",)) == "cjld2cjxh0000qzrmn831i7rn"
-    # a NULL part of a composite key is empty, as concat_ws('|', coalesce(k::text, '')) gives
-    assert key_text((U1, None)) == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|"
+@given(st.lists(st.tuples(st.integers(), st.text(), st.none() | st.uuids()), min_size=1, max_size=20))
+def test_key_parts_transposes_keys_without_losing_one(keys):
+    parts = key_parts(keys)
+    assert len(parts) == 3 and all(len(column) == len(keys) for column in parts)
+    back = [(int(i), s, None if u is None else uuid.UUID(u)) for i, s, u in zip(*parts)]
+    assert back == keys
 
 
 # --- pos_text -------------------------------------------------------------------------------
