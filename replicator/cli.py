@@ -230,6 +230,37 @@ def dlq_replay(table, dry_run) -> None:
 
 
 @main.group()
+def tombstones() -> None:
+    """The hard deletes' tombstones in the target: bounded by a replay horizon."""
+
+
+@tombstones.command("prune")
+@mapping_option
+@click.option("--dry-run", is_flag=True, help="compute the horizons and count what would go")
+def tombstones_prune(mapping_paths, dry_run) -> None:
+    """Raise each table's replay horizon to the lowest source position that can still be
+    delivered (the consumer group's next events, the dead letters), then drop the
+    tombstones below it. Writes below a horizon are refused from then on: they were applied
+    already. Safe while `replicator run` runs (docs/operations.md, "Tombstones")."""
+    import psycopg
+
+    from replicator.apply.prune import horizons, prune
+
+    s = _settings(**({"mapping_paths": list(mapping_paths)} if mapping_paths else {}))
+    ms = _mappings(s.mapping_paths)
+    results = horizons(s, ms)
+    with psycopg.connect(s.target_dsn.get_secret_value(), autocommit=True, connect_timeout=10) as conn:
+        prune(conn, ms, results, dry_run=dry_run)
+    verb = "would prune" if dry_run else "pruned"
+    for r in results:
+        if r.horizon is None:
+            click.echo(f"{r.table}: kept, no horizon: {r.reason}")
+        else:
+            click.echo(f"{r.table}: horizon {{{','.join(map(str, r.horizon))}}}; {verb} {r.tombstones} tombstone(s)"
+                       + ("" if dry_run else f", dropped {r.parked} parked write(s) their deletions ended"))
+
+
+@main.group()
 def cutover() -> None:
     """The switch to the new database."""
 

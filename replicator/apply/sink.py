@@ -45,9 +45,12 @@ from psycopg import sql
 
 from replicator.apply.copy_binary import binary_ok, binary_payload, column_types, register_vector_binary
 from replicator.apply.copy_text import Unencodable, encode_values
+from replicator.apply.horizon import drop_below_horizon
 from replicator.mapping.engine import CompiledTarget, MappingSet, TargetOp, position_column
 
 META_SCHEMA = "_replicator"
+# pg_advisory_xact_lock key: batches hold it shared, raising a replay horizon exclusively
+HORIZON_LOCK = 0x7265706C6963  # "replic"
 # how tombstones and parked writes spell a key (`_key_text_sql`); `prepare` rewrites older ones
 KEY_TEXT_FORMAT = 2
 
@@ -137,12 +140,12 @@ def _keep_newer(kept: dict[tuple, TargetOp], k: tuple, op: TargetOp) -> None:
 @dataclass
 class DeleteGroup:
     """Hard deletes of one contributor of one table: one list of texts per key column
-    (`key_parts`) and the positions, as arrays."""
+    (`key_parts`) and the positions."""
 
     table: str
     contributor: str
     keys: list[list[str | None]]
-    positions: list[str]
+    positions: list[tuple[int, ...]]
 
 
 @dataclass
@@ -202,7 +205,7 @@ class WritePlanner:
             for contributor in dict.fromkeys(o.contributor for o in deletes):
                 mine = [o for o in deletes if o.contributor == contributor]
                 steps.append(DeleteGroup(table, contributor, key_parts([o.key for o in mine]),
-                                         [pos_text(o.position) for o in mine]))
+                                         [o.position for o in mine]))
             for group in _by_shape(inserts):
                 steps.append(_copy_group("insert", table, tuple(group[0].values), group))
             for group in _by_shape(upserts):
@@ -274,6 +277,9 @@ class PostgresSink:
                 for t in feeds:
                     self.conn.execute(sql.SQL("ALTER TABLE {}.{} ADD COLUMN IF NOT EXISTS {} bigint[]").format(
                         sql.Identifier(schema), sql.Identifier(name), sql.Identifier(pos_column(t.contributor))))
+            self.conn.execute(f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.horizons "
+                              "(target_table text PRIMARY KEY, pos bigint[] NOT NULL, "
+                              "raised_at timestamptz NOT NULL DEFAULT now())")
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.formats "
                               "(name text PRIMARY KEY, version integer NOT NULL)")
             found = self.conn.execute(f"SELECT version FROM {META_SCHEMA}.formats WHERE name = 'key_text'").fetchone()
@@ -316,7 +322,11 @@ class PostgresSink:
 
     def execute(self, plan: WritePlan) -> ApplyStats:
         stats = ApplyStats(per_table=dict(plan.per_table))
-        for step in plan.steps:
+        steps = plan.steps
+        horizons = self._horizons()
+        if horizons:
+            steps, stats.stale = drop_below_horizon(steps, horizons)
+        for step in steps:
             if isinstance(step, DeleteGroup):
                 self._delete(step, stats)
                 continue
@@ -340,6 +350,14 @@ class PostgresSink:
         for table in self._tables_with_followers:
             self._drain_pending(table, stats)
         return stats
+
+    def _horizons(self) -> dict[str, tuple[int, ...]]:
+        """The tables' replay horizons (horizon.py), under a shared lock that `prune` takes
+        exclusively to raise one: a batch sees the horizon that holds when it checks the
+        tombstones, never an older one with the tombstones below the newer already gone."""
+        self.conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (HORIZON_LOCK,))
+        return {table: tuple(pos) for table, pos in self.conn.execute(
+            f"SELECT target_table, pos FROM {META_SCHEMA}.horizons")}
 
     def _key_types_of(self, table: str, key_cols: Sequence[str]) -> tuple[str, ...]:
         """The key columns' types (format_type: with typmods), read from the catalog once per table."""
@@ -501,9 +519,10 @@ class PostgresSink:
 
     def _delete(self, group: DeleteGroup, stats: ApplyStats) -> None:
         delete, tombstone = self._delete_statements(group.table, group.contributor)
-        cur = self.conn.execute(delete, (*group.keys, group.positions))
+        positions = [pos_text(p) for p in group.positions]
+        cur = self.conn.execute(delete, (*group.keys, positions))
         stats.deleted += cur.rowcount
-        self.conn.execute(tombstone, (group.table, group.contributor, *group.keys, group.positions))
+        self.conn.execute(tombstone, (group.table, group.contributor, *group.keys, positions))
 
     def _upsert(self, group: CopyGroup, stage: str, stats: ApplyStats) -> None:
         k = ("upsert", group.table, group.contributor, group.columns, stage)
