@@ -1,7 +1,7 @@
 """Soak of the whole apply path: a steady stream for many minutes, as in production, through
 the real broker, `Runner` and PostgreSQL, watching memory and end-to-end lag over time.
 
-    .venv/bin/python bench/runner_soak.py [--minutes 10] [--rate 2000] [--every 30]
+    .venv/bin/python bench/runner_soak.py [--minutes 10] [--rate 2000] [--every 30] [--prune-every 300]
 
 A child process produces `--rate` Debezium events a second of the users workload
 (bench/apply.py's `Developer` events): new rows, updates of live rows and hard deletes
@@ -11,6 +11,9 @@ the rate, the resident set size (VmRSS) and the lag (now minus the newest applie
 production time, after its batch committed). A process that leaks, or a batch that gets
 slower as the hours pass, shows as a rising RSS or lag. At the end the target must hold
 exactly the rows that are live in the source (same keys, nothing lost or left over).
+`--prune-every` also runs `replicator tombstones prune` (a subprocess, as the CronJob does)
+that often while the stream goes on, and prints what each run pruned and took: the rows
+check at the end then also says that pruning under load lost or resurrected nothing.
 
 Needs the local stack (`replicator stack up`; started here if it is down). The last line:
 soak_s=<n> events=<n> rss_first_mb=<n> rss_last_mb=<n> rss_max_mb=<n> lag_p50_s=<x> lag_p99_s=<x> lag_max_s=<x> rows_match=<bool>
@@ -21,9 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import random
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -92,6 +98,17 @@ def produce(bootstrap: str, topic: str, db: str, rate: int, seconds: float, live
     Path(live_file).write_text(json.dumps({"events": i, "live": live}))
 
 
+def prune_every(seconds: float, env: dict[str, str], start: float, stop: threading.Event) -> None:
+    """`replicator tombstones prune` every `seconds`, as the CronJob runs it, printing its line."""
+    while not stop.wait(seconds):
+        t0 = time.monotonic()
+        out = subprocess.run([sys.executable, "-m", "replicator.cli", "tombstones", "prune"], env=env,
+                             capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+        line = (out.stdout.strip() or out.stderr.strip()).splitlines()[-1:]
+        print(f"t={t0 - start:6.0f}s prune ({time.monotonic() - t0:.1f} s, exit {out.returncode}): "
+              f"{line[0] if line else ''}", flush=True)
+
+
 def rss_mb() -> float:
     return status_mb("VmRSS")
 
@@ -106,6 +123,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--rate", type=int, default=2000, help="events per second produced")
     ap.add_argument("--every", type=float, default=30.0, help="seconds between printed samples")
+    ap.add_argument("--prune-every", type=float, default=0.0, help="seconds between tombstone prunes (0: none)")
     args = ap.parse_args()
     configure("console", "warning")
     stack = Stack.from_env()
@@ -150,16 +168,24 @@ def main() -> None:
 
     s = Settings(kafka_bootstrap_servers=stack.broker.bootstrap(), kafka_group_id=unique("soak_"),
                  target_dsn=stack.postgres.dsn(tgt), metrics_port=0, stop_after_idle_s=10.0)
+    stop = threading.Event()
+    if args.prune_every:
+        env = {**os.environ, "LEGACY_MAIN_DATABASE": db, "REPLICATOR_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
+               "REPLICATOR_KAFKA_GROUP_ID": s.kafka_group_id, "REPLICATOR_TARGET_DSN": stack.postgres.dsn(tgt),
+               "REPLICATOR_MAPPING_PATHS": f'["{REPO_ROOT / "config" / "mappings"}"]'}
+        threading.Thread(target=prune_every, args=(args.prune_every, env, start, stop), daemon=True).start()
     Runner(s, ms, on_batch=on_batch).run()
+    stop.set()
     child.join()
     produced = json.loads(live_file.read_text())
     namespace = ms.tables["legacy_main.Developer"].source.namespace  # what the mapping remaps keys with
     want = {remap_key(namespace, "Developer", k) for k in produced["live"]}
     with psycopg.connect(stack.postgres.dsn(tgt)) as conn:
         have = {r[0] for r in conn.execute("SELECT id FROM app.users")}
+        tombstones = conn.execute("SELECT count(*) FROM _replicator.tombstones").fetchone()[0]
     rows_match = have == want
     print(f"produced {produced['events']:,} events; {len(want):,} rows live in the source, {len(have):,} in the "
-          f"target; missing {len(want - have)}, extra {len(have - want)}")
+          f"target; missing {len(want - have)}, extra {len(have - want)}; {tombstones:,} tombstones left")
     admin.delete_topics([topic])[topic].result(10)  # the local broker keeps topics in memory
     with psycopg.connect(stack.postgres.dsn("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{tgt}" WITH (FORCE)')
