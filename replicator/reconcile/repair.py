@@ -73,7 +73,8 @@ def repair(ctx: Context, target_dsn: str, specs: Mapping[str, FeedSpec], diffs: 
         return stats
     with psycopg.connect(target_dsn, autocommit=False) as conn:
         sink = PostgresSink(conn, ctx.ms)
-        (meta,) = conn.execute("SELECT to_regclass('_replicator.tombstones') IS NOT NULL").fetchone()  # type: ignore[misc]
+        # the newest of the sink's tables: a target prepared by an older version lacks it
+        (meta,) = conn.execute("SELECT to_regclass('_replicator.horizons') IS NOT NULL").fetchone()  # type: ignore[misc]
         conn.commit()
         if not meta:
             sink.prepare()
