@@ -44,3 +44,7 @@ RECONCILE_DIFFERENCES = Gauge("replicator_reconcile_differences",
                               ["table", "kind"])
 RECONCILE_LAST_CLEAN = Gauge("replicator_reconcile_last_clean_timestamp_seconds",
                              "Unix time of the last reconcile that found the table clean", ["table"])
+TOMBSTONES = Gauge("replicator_tombstones", "Tombstones kept in the target (PostgreSQL's estimate, pg_class.reltuples)")
+TOMBSTONES_PRUNED = Gauge("replicator_tombstones_pruned_timestamp_seconds",
+                          "Unix time of the last `replicator tombstones prune` that raised or checked the table's horizon",
+                          ["table"])

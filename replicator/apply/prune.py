@@ -170,6 +170,8 @@ def prune(conn: psycopg.Connection, ms: MappingSet, results: list[TableResult], 
                 (r.table, r.table, creators.get(r.table, []), h)).rowcount
         for contributor in contributors.get(r.table, []):
             r.tombstones += _delete_below(conn, f"{r.table} {contributor}", h)
+        conn.execute(sql.SQL("UPDATE {}.horizons SET pruned_at = now() WHERE target_table = %s").format(meta),
+                     (r.table,))
 
 
 def _delete_below(conn: psycopg.Connection, table_contributor: str, h: list[int]) -> int:
@@ -192,4 +194,20 @@ def _delete_below(conn: psycopg.Connection, table_contributor: str, h: list[int]
         low = top
 
 
-__all__ = ["TableResult", "horizons", "prune", "table_topics"]
+def export_metrics(conn: psycopg.Connection) -> None:
+    """Set the tombstone gauges from the target: how many there are (the planner's
+    estimate: a count(*) would read them all) and when each table was last pruned. Called
+    once a minute by every `replicator run` pod, like the reconcile gauges."""
+    from replicator import metrics
+
+    if conn.execute("SELECT to_regclass(%s)", (f"{META_SCHEMA}.horizons",)).fetchone()[0] is None:
+        return
+    (estimate,) = conn.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class "
+                               "WHERE oid = %s::regclass", (f"{META_SCHEMA}.tombstones",)).fetchone()
+    metrics.TOMBSTONES.set(estimate)
+    for table, at in conn.execute(f"SELECT target_table, extract(epoch FROM pruned_at) FROM {META_SCHEMA}.horizons "
+                                  "WHERE pruned_at IS NOT NULL"):
+        metrics.TOMBSTONES_PRUNED.labels(table).set(float(at))
+
+
+__all__ = ["TableResult", "export_metrics", "horizons", "prune", "table_topics"]

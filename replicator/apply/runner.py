@@ -281,17 +281,20 @@ class Runner:
         return msgs
 
     def _refresh_reconcile_metrics(self, every_s: float = 60.0) -> None:
-        """Export the reconcile gauges from `_replicator.reconcile_runs` once a minute, on a
-        short connection of its own (the apply thread owns the other)."""
+        """Export the reconcile gauges (from `_replicator.reconcile_runs`) and the tombstone
+        gauges once a minute, on a short connection of its own (the apply thread owns the
+        other)."""
         now = time.monotonic()
         if now - self._reconcile_refreshed < every_s:
             return
         self._reconcile_refreshed = now
+        from replicator.apply import prune
         from replicator.reconcile.history import export_metrics
 
         try:
             with psycopg.connect(self.s.target_dsn.get_secret_value(), autocommit=True, connect_timeout=5) as conn:
                 export_metrics(conn)
+                prune.export_metrics(conn)
         except psycopg.Error as exc:  # the gauges keep their last values; the pipeline is unaffected
             log.warning("replicator.reconcile_metrics_unavailable", error=type(exc).__name__)
 

@@ -279,7 +279,7 @@ class PostgresSink:
                         sql.Identifier(schema), sql.Identifier(name), sql.Identifier(pos_column(t.contributor))))
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.horizons "
                               "(target_table text PRIMARY KEY, pos bigint[] NOT NULL, "
-                              "raised_at timestamptz NOT NULL DEFAULT now())")
+                              "raised_at timestamptz NOT NULL DEFAULT now(), pruned_at timestamptz)")
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.formats "
                               "(name text PRIMARY KEY, version integer NOT NULL)")
             found = self.conn.execute(f"SELECT version FROM {META_SCHEMA}.formats WHERE name = 'key_text'").fetchone()

@@ -6,12 +6,15 @@ parked writes their deletions ended."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import psycopg
 import pytest
 
-from replicator.apply.prune import TableResult, prune
+from prometheus_client import REGISTRY
+
+from replicator.apply.prune import TableResult, export_metrics, prune
 from tests.integration.sink_targets import ACCOUNTS, ACCOUNTS_DDL, MYSQL_SOURCE, prepared_sink
 
 pytestmark = pytest.mark.stack
@@ -66,4 +69,11 @@ def test_prune_drops_what_lies_below_the_horizon_and_nothing_else(target):
     prune(conn, ms, [TableResult("app.accounts", (1, 20, 0))])  # lower: ignored
     conn.commit()
     assert conn.execute("SELECT pos FROM _replicator.horizons").fetchall() == [([1, 50, 0],)]
+    conn.execute("ANALYZE _replicator.tombstones")
+    conn.commit()
+    # the gauges every replicator pod exports once a minute
+    export_metrics(conn)
+    assert REGISTRY.get_sample_value("replicator_tombstones") == 1
+    pruned_at = REGISTRY.get_sample_value("replicator_tombstones_pruned_timestamp_seconds", {"table": "app.accounts"})
+    assert abs(pruned_at - time.time()) < 60
     conn.commit()
