@@ -9,13 +9,18 @@ clean; the simple full-table comparison agrees; nothing went to the dead-letter 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 import time
 
+import psycopg
 import pytest
 
 from replicator.chipp.generate import generate, load
 from replicator.chipp.pipeline import MAPPINGS, ChippRun, summary
 from replicator.chipp.writer import ChippWriter
+from replicator.stack.manager import REPO_ROOT
 from replicator.stack.workspace import ReplicatorProcess, wait_for
 
 pytestmark = pytest.mark.stack
@@ -59,6 +64,9 @@ def test_chipp_snapshot_then_stream_matches_the_mapping(stack, tmp_path):
             except AssertionError:
                 raise AssertionError(summary(last)[1])
             assert rp.alive()
+            prune_while_running(stack, run, rp)
+            assert all(d.clean for d in run.compare()), "pruning changed the target"
+            assert rp.alive()
         checked = sum(d.checked for d in last)
         assert checked > 1000, f"only {checked} rows checked"
         dead = [json.loads(line) for line in log.read_text().splitlines()
@@ -67,3 +75,22 @@ def test_chipp_snapshot_then_stream_matches_the_mapping(stack, tmp_path):
     finally:
         run.stop_connectors()
         run.drop()
+
+
+def prune_while_running(stack, run: ChippRun, rp: ReplicatorProcess) -> None:
+    """`replicator tombstones prune` on the whole Chipp mapping (three source servers, one
+    of them PostgreSQL), while the replicator runs: every table gets a horizon or a reason,
+    the union table fed by two servers keeps its tombstones, and no tombstone is left below
+    a horizon."""
+    out = subprocess.run([sys.executable, "-m", "replicator.cli", "tombstones", "prune"], env=rp.env,
+                         capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    lines = dict(re.findall(r"^(\S+): (.*)$", out.stdout, re.M))
+    with_horizon = [t for t, what in lines.items() if what.startswith("horizon {")]
+    assert len(with_horizon) >= 20, out.stdout
+    assert "rag.chunks" in with_horizon, out.stdout  # fed by the PostgreSQL embeddings database
+    assert "several source servers" in lines.get("app.integrations", ""), out.stdout
+    with psycopg.connect(stack.postgres.dsn(run.target_db)) as conn:
+        below = conn.execute("SELECT count(*) FROM _replicator.tombstones tb JOIN _replicator.horizons h "
+                             "USING (target_table) WHERE tb.pos < h.pos").fetchone()[0]
+    assert below == 0
