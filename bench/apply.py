@@ -188,6 +188,8 @@ def main() -> None:
     ap.add_argument("--batch-mb", type=float, default=8.0, help="batch_max_bytes of the runner, in MiB")
     ap.add_argument("--rounds", type=int, default=3, help="consumer groups applying the same topic; best is kept")
     ap.add_argument("--profile", help="write a cProfile of the apply run to this file")
+    ap.add_argument("--no-fast-path", dest="fast_path", action="store_false",
+                    help="decode and map every event in Python (REPLICATOR_FAST_PATH=false), to compare with the C core")
     ap.add_argument("--replay", action="store_true",
                     help="also apply the topic twice into one target: the second pass replays every event "
                          "over rows that exist (a rewound consumer, a re-snapshot)")
@@ -271,12 +273,20 @@ def stage_rates(stack: Stack, workload: Workload, args) -> dict[str, float]:
     and the sink's execute + commit (what PostgreSQL alone allows). Events per second."""
     import orjson
 
+    from confluent_kafka import Message
+
+    from replicator.apply.fastpath import FastMapper, Mapped
     from replicator.apply.sink import PostgresSink
     from replicator.events import decode_message
     from replicator.runtime import quiet_garbage_collector
 
     tgt = create_target_db(stack, workload.ddl)
     ms = workload.mappings()
+
+    def python_path(m: Message) -> Mapped:
+        ev = decode_message(m.topic(), m.partition(), m.offset(), m.key(), m.value())
+        return Mapped(m, ev, ms.map_event(ev))
+    mapper = FastMapper(ms, python_path, enabled=args.fast_path)  # as the runner maps
     spent = dict.fromkeys(("parse", "decode_map", "plan", "sink"), 0.0)
     quiet_garbage_collector()  # as the runner's process has it
     with psycopg.connect(stack.postgres.dsn(tgt)) as conn:
@@ -286,13 +296,13 @@ def stage_rates(stack: Stack, workload: Workload, args) -> dict[str, float]:
         # one batch at a time: the chunks workload's plans would not all fit in memory
         for start in range(0, args.events, args.batch):
             stop = min(start + args.batch, args.events)
-            msgs = list(workload.events(start, stop, args.keys))
+            msgs = [Message(topic=workload.topic, partition=0, offset=i, key=k, value=v)
+                    for i, (k, v) in zip(range(start, stop), workload.events(start, stop, args.keys))]
             t0 = time.perf_counter()
-            for _k, v in msgs:
-                orjson.loads(v)
+            for m in msgs:
+                orjson.loads(m.value())
             t1 = time.perf_counter()
-            ops = [op for i, (k, v) in zip(range(start, stop), msgs)
-                   for op in ms.map_event(decode_message(workload.topic, 0, i, k, v))]
+            ops = [op for m in mapper.map(msgs) for op in m.ops]
             t2 = time.perf_counter()
             plan = sink.planner.plan(ops)
             t3 = time.perf_counter()
@@ -315,7 +325,8 @@ def one_round(target_dsn: str, bootstrap: str, workload: Workload, args) -> dict
     ms = workload.mappings()
     s = Settings(kafka_bootstrap_servers=bootstrap, kafka_group_id=unique("bench_"), target_dsn=target_dsn,
                  kafka_session_timeout_ms=6000, metrics_port=0, batch_max_events=args.batch,
-                 batch_max_bytes=int(args.batch_mb * 1024 * 1024), stop_after_idle_s=3.0)
+                 batch_max_bytes=int(args.batch_mb * 1024 * 1024), stop_after_idle_s=3.0,
+                 fast_path=args.fast_path)
     marks: dict[str, float] = {}
     broker_pid = Stack.from_env().broker.pid()
 

@@ -157,7 +157,8 @@ def key_remapper(source_db: str, source_table: str):
     # the first branch, for the compiled mapping to evaluate in place of the call
     remap.inline = InlineCase("type({v}) is int and 0 <= {v} < {LIMIT}",  # type: ignore[attr-defined]
                               "{uuid_of_int}({prefix} | {v})",
-                              {"LIMIT": KEY_LIMIT, "uuid_of_int": _uuid_of_int, "prefix": prefix})
+                              {"LIMIT": KEY_LIMIT, "uuid_of_int": _uuid_of_int, "prefix": prefix},
+                              "uuid_of_int")
     return remap
 
 

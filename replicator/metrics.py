@@ -30,6 +30,8 @@ SCHEMA_CHANGES = Counter("replicator_schema_change_events_total", "DDL events se
                          ["source"])
 PARKED = Counter("replicator_parked_writes_total",
                  "Writes of merge contributors parked because their target row did not exist yet")
+FAST_PATH_EVENTS = Counter("replicator_fast_path_events_total",
+                           "Events decoded and mapped by the C core (apply/fastpath.py); the rest took the Python path")
 DIRECT_COPIED = Counter("replicator_direct_copy_rows_total",
                         "Rows the source created, COPYed straight into their table (no upsert needed)")
 DIRECT_FALLBACKS = Counter("replicator_direct_copy_fallbacks_total",

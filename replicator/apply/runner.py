@@ -33,26 +33,18 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from replicator import metrics
 from replicator.apply.batching import BatchBudget
 from replicator.apply.dlq import DeadLetter, DeadLetterWriter
+from replicator.apply import fastpath
+from replicator.apply.fastpath import FastMapper, Mapped
 from replicator.apply.sink import ApplyStats, PostgresSink, WritePlan, WritePlanner
 from replicator.config import Settings
-from replicator.errors import (ApplyError, DurabilityError, ReplicatorError, SchemaDriftError, TerminalError,
-                               TransientError, classify_db_error, commit_superseded)
-from replicator.events import ChangeEvent, decode_message
+from replicator.errors import (ApplyError, DurabilityError, ReplicatorError, SchemaDriftError, TransientError,
+                               classify_db_error, commit_superseded)
+from replicator.events import decode_message
 from replicator.logs import get_logger, kafka_client_logger
-from replicator.mapping.engine import MappingSet, TargetOp
+from replicator.mapping.engine import MappingSet
 from replicator.runtime import quiet_garbage_collector
 
 log = get_logger("replicator.apply")
-
-
-@dataclass(slots=True)
-class Mapped:
-    """One consumed message after decode + map: its ops, or the error that stops it."""
-
-    msg: Message
-    event: ChangeEvent | None = None
-    ops: list[TargetOp] = field(default_factory=list)
-    error: BaseException | None = None
 
 
 @dataclass
@@ -64,6 +56,7 @@ class Batch:
     plan: WritePlan | None = None  # None: write event by event (planning failed)
     spans: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # first, last offset
     n_ops: int = 0
+    fast: int = 0  # events the C core decoded and mapped (fastpath.py)
     # seconds per stage: main thread consume, map (+plan), wait for the apply thread,
     # offset commit; apply thread: write
     consume_s: float = 0.0
@@ -95,6 +88,8 @@ class Runner:
         self.conn: psycopg.Connection | None = None
         self.sink: PostgresSink | None = None
         self.planner = WritePlanner(mappings)
+        # decode + map: the common case in C (fastpath.py), the rest by self._map
+        self.mapper = FastMapper(mappings, self._map, enabled=settings.fast_path)
         self.last_progress = time.monotonic()
         self.idle_since = time.monotonic()
         self.failing_stage: str | None = None  # set while a transient failure is being retried
@@ -205,7 +200,10 @@ class Runner:
         # row topics, plus the schema-change topics so DDL drift is reported before any row
         topics = self.mappings.topics() + self.mappings.schema_topics()
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
-        log.info("replicator.started", topics=len(topics), group=self.s.kafka_group_id)
+        log.info("replicator.started", topics=len(topics), group=self.s.kafka_group_id,
+                 fast_path_tables=self.mapper.tables,
+                 fast_path="off" if not self.s.fast_path else "on" if fastpath.available() else
+                 "unavailable: replicator/_fastmap.c was not built (no compiler at install?); the Python path maps every event")
         self.idle_since = time.monotonic()
         try:
             while not self.stopping:
@@ -356,7 +354,8 @@ class Runner:
     def prepare(self, msgs: list[Message]) -> Batch:
         """Decode, map and plan a consumed batch: the main thread's work (pure; no I/O)."""
         t0 = time.perf_counter()
-        batch = Batch(msgs, [self._map(m) for m in msgs], spans=_offset_spans(msgs))
+        batch = Batch(msgs, self.mapper.map(msgs), spans=_offset_spans(msgs))
+        batch.fast = len(msgs) - self.mapper.handed_back
         ops = [op for m in batch.mapped if m.error is None for op in m.ops]
         batch.n_ops = len(ops)
         try:
@@ -394,24 +393,22 @@ class Runner:
         batch.apply_s = time.perf_counter() - t0
 
     def _map(self, msg: Message) -> Mapped:
-        out = Mapped(msg)
+        """The Python path of decode + map, for every message the C core does not take."""
+        ev = None
         try:
             ev = decode_message(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value())
-            out.event = ev
             if ev.kind == "change":
-                out.ops = self.mappings.map_event(ev)
-            elif ev.kind == "schema_change":
+                return Mapped(msg, ev, self.mappings.map_event(ev))
+            if ev.kind == "schema_change":
                 if not self.mappings.maps_database(ev.source_name, ev.database):
-                    return out  # DDL of a database this mapping does not read
+                    return Mapped(msg, ev)  # DDL of a database this mapping does not read
                 metrics.SCHEMA_CHANGES.labels(ev.source_name or msg.topic()).inc()
                 log.info("replicator.schema_change", topic=msg.topic(), partition=msg.partition(),
                          offset=msg.offset(), database=ev.database, ddl=(ev.ddl or "")[:200])
                 self.mappings.check_schema_change(ev)
-        except TerminalError as exc:
-            out.error = exc
-        except Exception as exc:  # noqa: BLE001 - a transform bug is this record's problem, not the pipeline's
-            out.error = exc
-        return out
+            return Mapped(msg, ev)
+        except Exception as exc:  # noqa: BLE001 - terminal, or a transform bug: this record's problem, not the pipeline's
+            return Mapped(msg, ev, (), exc)
 
     def _apply(self, batch: Batch) -> None:
         self._connect()
@@ -458,7 +455,7 @@ class Runner:
         assert self.conn is not None and self.sink is not None
         total = ApplyStats()
         with self.conn.transaction():
-            for m in mapped:
+            for i, m in enumerate(mapped):
                 if m.error is not None or not m.ops:
                     continue
                 try:
@@ -475,9 +472,9 @@ class Runner:
                                             topic=m.msg.topic(), partition=m.msg.partition(), offset=m.msg.offset())
                     if err.transient:
                         raise err from exc
-                    m.error = err
+                    mapped[i] = m._replace(error=err)
                 except Exception as exc:  # noqa: BLE001 - planning this event's ops failed: its problem only
-                    m.error = exc
+                    mapped[i] = m._replace(error=exc)
         return total
 
     def _record(self, stats: ApplyStats, n_ops: int, seconds: float) -> None:
@@ -586,6 +583,7 @@ class Runner:
             metrics.LAST_APPLIED_TS.labels(tables[topic]).set(ts / 1000)
             metrics.LAG_SECONDS.labels(tables[topic]).set(max(0.0, now - ts / 1000))
         metrics.BATCH_SIZE.observe(len(batch.mapped))
+        metrics.FAST_PATH_EVENTS.inc(batch.fast)
         self.totals.events += len(batch.mapped)
         self.totals.changes += sum(counts.values())
         self.totals.batches += 1
@@ -593,7 +591,7 @@ class Runner:
         log.info("replicator.batch_applied", events=len(batch.mapped), ops=batch.n_ops,
                  tables=sorted(set(tables.values())),
                  positions=[f"{t}[{p}]@{a}-{b}" for (t, p), (a, b) in batch.spans.items()],
-                 dead_letters=dead, **{f"{stage}_ms": round(getattr(batch, f"{stage}_s") * 1000, 1)
+                 dead_letters=dead, fast_path=batch.fast, **{f"{stage}_ms": round(getattr(batch, f"{stage}_s") * 1000, 1)
                                        for stage in ("consume", "map", "wait", "apply", "commit")})
         if self.on_batch:
             self.on_batch(self.totals)

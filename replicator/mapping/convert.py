@@ -310,7 +310,7 @@ def _make_boolean(tz: tzinfo | None, options: Mapping[str, Any]) -> Converter:
             raise _fail("boolean", value, "expected true/false/1/0")
         raise _fail("boolean", value, "unsupported type")
 
-    conv.inline = InlineCase("type({v}) is int", "{v} != 0", {})  # type: ignore[attr-defined]
+    conv.inline = InlineCase("type({v}) is int", "{v} != 0", {}, "int_nonzero")  # type: ignore[attr-defined]
     return conv
 
 
@@ -403,7 +403,7 @@ def _make_timestamptz(tz: tzinfo | None, options: Mapping[str, Any]) -> Converte
         conv.inline = InlineCase("type({v}) is int and {v} and {EXACT_NEG} < {v} < {EXACT}",  # type: ignore[attr-defined]
                                  "{fromtimestamp}({v} / 1000, {UTC})",
                                  {"EXACT": _EXACT_FLOAT_MS, "EXACT_NEG": -_EXACT_FLOAT_MS,
-                                  "fromtimestamp": _from_timestamp, "UTC": _UTC})
+                                  "fromtimestamp": _from_timestamp, "UTC": _UTC}, "epoch_ms")
     return conv
 
 

@@ -40,6 +40,23 @@ def position_column(contributor: str) -> str:
 ColumnFn = Callable[..., Any]  # (row) -> value; soft-delete columns also take the commit time
 
 
+class ColumnProgram(NamedTuple):
+    """One target column as data rather than code: what `_column_expr`'s expression does,
+    for the apply path's C core (apply/fastpath.py, _fastmap.c) to evaluate.
+
+    `fetch`: "field" (row[arg]), "call" (arg[0](*row[f] for f in arg[1])), "row" (arg(row)),
+    "row_ts" (arg(row, commit ts)) or "const" (arg). Then `conv` (None: the value as it
+    is), whose common case is `inline` (mapping/inline.py), then `default` for NULL: () or
+    (the default,).
+    """
+
+    fetch: Literal["field", "call", "row", "row_ts", "const"]
+    arg: Any
+    conv: Callable[[Any], Any] | None = None
+    inline: InlineCase | None = None
+    default: tuple[Any, ...] = ()
+
+
 class TargetOp(NamedTuple):
     """One write to one target row, as produced by the mapping (an immutable value; a
     NamedTuple because one is built per event on the apply path).
@@ -78,6 +95,9 @@ class CompiledTarget:
     build: Callable[[Mapping[str, Any], int | None], dict[str, Any]] = lambda row, ts: {}
     key_of: Callable[[Mapping[str, Any]], tuple[Any, ...]] = lambda values: ()
     refs: tuple[tuple[str, _RefRemap], ...] = ()  # foreign-key columns, bound in _check_refs
+    # the same columns as data, for the apply path's C core (apply/fastpath.py); None when
+    # a column has no program (a packed column)
+    programs: tuple[tuple[str, ColumnProgram], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -312,21 +332,28 @@ def _compile_table(path: Path, source_name: str, source: SourceSpec, spec: Table
         contributor = t.contributor or spec.table.lower()
         code = _Codegen(f"_t{i}")  # names unique per target: _compile_upserts joins them
         cols: list[tuple[str, str]] = []  # (target column, expression)
+        programs: list[tuple[str, ColumnProgram | None]] = []  # the same, as data
         for name, col in t.column_specs().items():
             known.update(col.source_columns())
-            cols.append((name, _column_expr(code, name, col, source, spec, tz, registry)))
+            expr, program = _column_expr(code, name, col, source, spec, tz, registry)
+            cols.append((name, expr))
+            programs.append((name, program))
         sd_col = None
         if t.soft_delete is not None:
             sd = t.soft_delete
             sd_col = sd.column
             known.update(c for c in (sd.flag, sd.status_column, *sd.at_columns) if c)
             cols = [(n, e) for n, e in cols if n != sd.column]
-            cols.append((sd.column, f"{code.bind(_compile_soft_delete(sd, tz))}(row, ts)"))
+            programs = [(n, p) for n, p in programs if n != sd.column]
+            soft_delete_of = _compile_soft_delete(sd, tz)
+            cols.append((sd.column, f"{code.bind(soft_delete_of)}(row, ts)"))
+            programs.append((sd.column, ColumnProgram("row_ts", soft_delete_of)))
         elif t.on_delete == "soft":
             sd_col = "deleted_at"
             if sd_col not in {n for n, _ in cols}:
                 # a row that exists in the source is not deleted: a re-inserted key clears it
                 cols.append((sd_col, "None"))
+                programs.append((sd_col, ColumnProgram("const", None)))
         owned = tuple(n for n, _ in cols if n not in t.key)
         if sd_col is not None and sd_col not in owned:
             owned += (sd_col,)
@@ -336,8 +363,10 @@ def _compile_table(path: Path, source_name: str, source: SourceSpec, spec: Table
         build = code.function(f"values of {where}", "row, ts", values_expr)
         build.expr = values_expr  # type: ignore[attr-defined] - for _compile_upserts to use in place
         key_of = code.function(f"key of {where}", "values", _tuple_expr(f"values[{k!r}]" for k in t.key))
+        complete = all(p is not None for _, p in programs)
         targets.append(CompiledTarget(t, t.table, t.key, contributor, columns, owned, sd_col,
-                                      _predicate(t.filter, registry), build, key_of, tuple(code.refs)))
+                                      _predicate(t.filter, registry), build, key_of, tuple(code.refs),
+                                      tuple(programs) if complete else None))  # type: ignore[arg-type]
     read = {c for t in spec.targets for col in t.column_specs().values() for c in col.source_columns()}
     legacy_key_expr = _tuple_expr(f"row.get({k!r})" for k in spec.key)  # no bound names: inlined as it is
     legacy_key_of = _Codegen().function(f"legacy key of {spec.source}.{spec.table}", "row", legacy_key_expr)
@@ -426,14 +455,15 @@ class _Codegen:
 
 
 def _column_expr(code: _Codegen, name: str, col: ColumnSpec, source: SourceSpec, spec: TableSpec,
-                 tz: ZoneInfo, registry) -> str:
-    """The Python expression (over `row`) that computes one target column."""
+                 tz: ZoneInfo, registry) -> tuple[str, ColumnProgram | None]:
+    """The Python expression (over `row`) that computes one target column, and the same
+    as a `ColumnProgram` (None where there is none)."""
     try:
         conv = get_converter(col.type, tz=tz, options=col.converter_options())
     except ValueError as exc:
         raise ConfigError(f"column {name}: {exc}") from exc
 
-    def finish(expr: str) -> str:
+    def finish(expr: str, fetch: Any, arg: Any) -> tuple[str, ColumnProgram]:
         # the conversion (none: the value as is), then the default for NULL
         inline = getattr(conv, "inline", None)
         if col.type != "none" and inline is not None:
@@ -442,32 +472,38 @@ def _column_expr(code: _Codegen, name: str, col: ColumnSpec, source: SourceSpec,
             expr = f"{code.bind(conv)}({expr})"
         if col.default is not None:
             expr = f"{code.bind(_default_for_null(col.default))}({expr})"
-        return expr
+        converts = col.type != "none"
+        return expr, ColumnProgram(fetch, arg, conv if converts else None, inline if converts else None,
+                                   () if col.default is None else (col.default,))
 
     if col.key is not None:
         remap = key_remapper(source.namespace, spec.table)
-        return code.inline(remap.inline, f"row[{col.key!r}]", code.bind(remap))
+        return (code.inline(remap.inline, f"row[{col.key!r}]", code.bind(remap)),
+                ColumnProgram("field", col.key, remap, remap.inline))
     if col.ref is not None:
         ref_source, _, ref_table = col.ref.partition(".")
         # the referenced table's namespace is its source's database, bound once all
         # sources are known (_check_refs)
         ref = _RefRemap(ref_source, ref_table, col.ref_column)  # type: ignore[arg-type]
         code.refs.append((name, ref))
-        return f"{code.bind(ref)}(row)"
+        return f"{code.bind(ref)}(row)", ColumnProgram("row", ref)
     if col.from_ is not None:
-        return finish(f"row[{col.from_!r}]")
+        return finish(f"row[{col.from_!r}]", "field", col.from_)
     if col.function is not None:
         entry = registry.get(col.function)
         if entry is None or entry[0] != "column":
             raise ConfigError(f"column {name}: function {col.function!r} is not a registered column function")
-        return finish(f"{code.bind(entry[1])}({', '.join(f'row[{a!r}]' for a in col.args)})")
+        return finish(f"{code.bind(entry[1])}({', '.join(f'row[{a!r}]' for a in col.args)})",
+                      "call", (entry[1], tuple(col.args)))
     if col.pack is not None:
         pairs = tuple(col.pack.items())
         to_json = get_converter("json")
         # each packed value is converted per its own source encoding by the caller's
         # transforms if needed; here they are copied as Debezium gives them
-        return f"{code.bind(to_json)}({{{', '.join(f'{k!r}: row[{c!r}]' for k, c in pairs)}}})"
-    return code.bind(col.const) if col.const is not None else "None"
+        return f"{code.bind(to_json)}({{{', '.join(f'{k!r}: row[{c!r}]' for k, c in pairs)}}})", None
+    if col.const is not None:
+        return code.bind(col.const), ColumnProgram("const", col.const)
+    return "None", ColumnProgram("const", None)
 
 
 def _default_for_null(default: Any) -> Callable[[Any], Any]:

@@ -8,6 +8,10 @@ converter may say what that case is: `test` and `result` are Python expressions 
 `{name}` is one of `names`, bound into the generated function's namespace. Where `test` is
 false the converter itself is called, so the column's value is the converter's for every
 input (tests/unit/test_mapping_engine.py holds the two equal).
+
+`kind` names the same case for the apply path's C core (replicator/_fastmap.c), which
+evaluates it without Python code: "int_nonzero", "epoch_ms" or "uuid_of_int" (empty: the
+C core calls the converter). tests/unit/test_fastmap.py holds it equal to the expression.
 """
 
 from __future__ import annotations
@@ -19,3 +23,4 @@ class InlineCase(NamedTuple):
     test: str
     result: str
     names: dict[str, Any]
+    kind: str = ""

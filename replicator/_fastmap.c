@@ -1,0 +1,537 @@
+/* The apply path's per-event work for the common case, in C: decode a Debezium MySQL
+ * change (op c/u/r) and map it with a table's column programs into the same `Mapped`,
+ * `ChangeEvent` and `TargetOp` values the Python path builds (replicator/apply/fastpath.py
+ * says when a table may take it; tests/unit/test_fastmap.py holds the two paths equal).
+ *
+ * Why C: in one Python process the apply rate of a table like `users` is bound by the
+ * interpreter's own work per event (decode, dispatch, the generated mapping code), under
+ * one GIL. Here that glue is C; the values themselves are the same Python objects
+ * (orjson's dicts and strings, the converters' UUIDs and datetimes), and every
+ * transform function and converter fallback is still the Python one, called from here.
+ *
+ * Whatever this code does not recognise, or any error at all (a missing column, a
+ * converter refusing a value, an unknown binlog file, schema drift), makes it give the
+ * message to the Python path, which decodes and maps it again from its bytes and raises
+ * the error that names the table, key and position. So this file never decides an
+ * error; it only ever produces what the Python path would have produced.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* set once by setup(): the types and helpers the values are made of */
+static PyObject *T_COORDS, *T_EVENT, *T_OP, *T_MAPPED, *T_UUID, *SAFE_UNKNOWN, *LOADS, *BINLOG_NUMBERS;
+static int ready = 0;
+
+static PyObject *S_topic, *S_partition, *S_offset, *S_key, *S_value, *S_op, *S_source, *S_before,
+    *S_after, *S_connector, *S_mysql, *S_file, *S_pos, *S_row, *S_snapshot, *S_false, *S_False,
+    *S_empty, *S_transaction, *S_id, *S_name, *S_db, *S_table, *S_ts_ms, *S_change, *S_upsert,
+    *S_int, *S_is_safe, *ONE_THOUSAND;
+
+/* a column program: (name, fetch kind, fetch argument, conversion kind, converter,
+ * conversion parameters, default) -- fastpath.py builds them */
+enum { FETCH_FIELD = 0, FETCH_CALL = 1, FETCH_ROW = 2, FETCH_ROW_TS = 3, FETCH_CONST = 4 };
+enum { CONV_NONE = 0, CONV_CALL = 1, CONV_INT_NONZERO = 2, CONV_EPOCH_MS = 3, CONV_UUID_INT = 4 };
+
+/* a table spec: (source name, database, table, known columns, legacy key columns,
+ * qualified name, targets); a target: (table, contributor, creates_row, key columns,
+ * column programs) */
+enum { T_SOURCE_NAME, T_DATABASE, T_TABLE, T_KNOWN, T_LEGACY_KEY, T_QUALIFIED, T_TARGETS };
+enum { G_TABLE, G_CONTRIBUTOR, G_CREATES_ROW, G_KEY, G_COLUMNS };
+
+static PyObject *new_named(PyObject *type, Py_ssize_t n)
+{
+    /* what tuple.__new__(type, items) allocates, for a NamedTuple (no __dict__, no slots) */
+    PyTypeObject *t = (PyTypeObject *)type;
+    return t->tp_alloc(t, n);
+}
+
+static int str_equal(PyObject *a, PyObject *b)
+{
+    return PyUnicode_CheckExact(a) && PyUnicode_CheckExact(b) && PyUnicode_Compare(a, b) == 0;
+}
+
+/* the row's value of `field`, a new reference; NULL (KeyError or error) when missing */
+static PyObject *field_of(PyObject *row, PyObject *field)
+{
+    PyObject *v = PyDict_GetItemWithError(row, field);
+    if (v == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetObject(PyExc_KeyError, field);
+        return NULL;
+    }
+    Py_INCREF(v);
+    return v;
+}
+
+static PyObject *fetch(PyObject *col, PyObject *row, PyObject *ts)
+{
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(col, 1));
+    PyObject *arg = PyTuple_GET_ITEM(col, 2);
+    switch (kind) {
+    case FETCH_FIELD:
+        return field_of(row, arg);
+    case FETCH_CALL: {
+        PyObject *fn = PyTuple_GET_ITEM(arg, 0), *fields = PyTuple_GET_ITEM(arg, 1);
+        Py_ssize_t n = PyTuple_GET_SIZE(fields), i;
+        PyObject *args[8];
+        PyObject *out = NULL;
+        if (n > 8) {
+            PyErr_SetString(PyExc_ValueError, "more than 8 arguments");
+            return NULL;
+        }
+        for (i = 0; i < n; i++) {
+            args[i] = field_of(row, PyTuple_GET_ITEM(fields, i));
+            if (args[i] == NULL)
+                goto done;
+        }
+        out = PyObject_Vectorcall(fn, args, n, NULL);
+    done:
+        while (i-- > 0)
+            Py_DECREF(args[i]);
+        return out;
+    }
+    case FETCH_ROW:
+        return PyObject_CallOneArg(arg, row);
+    case FETCH_ROW_TS: {
+        PyObject *args[2] = {row, ts};
+        return PyObject_Vectorcall(arg, args, 2, NULL);
+    }
+    case FETCH_CONST:
+        Py_INCREF(arg);
+        return arg;
+    }
+    PyErr_SetString(PyExc_ValueError, "unknown fetch kind");
+    return NULL;
+}
+
+/* -limit < v < limit for an exact int v and a bound that fits a long long */
+static int int_within(PyObject *v, long long lo, long long hi)
+{
+    int overflow = 0;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow || (x == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    return lo < x && x < hi;
+}
+
+static PyObject *uuid_of_int(PyObject *n)
+{
+    /* object.__new__(UUID) and the two slots, as keys._uuid_of_int does */
+    PyTypeObject *t = (PyTypeObject *)T_UUID;
+    PyObject *u = t->tp_alloc(t, 0);
+    if (u == NULL)
+        return NULL;
+    if (PyObject_GenericSetAttr(u, S_int, n) < 0 || PyObject_GenericSetAttr(u, S_is_safe, SAFE_UNKNOWN) < 0) {
+        Py_DECREF(u);
+        return NULL;
+    }
+    return u;
+}
+
+/* the converter's common case in place of a call (mapping/inline.py), else the call */
+static PyObject *convert(PyObject *col, PyObject *v)
+{
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(col, 3));
+    PyObject *conv = PyTuple_GET_ITEM(col, 4), *params = PyTuple_GET_ITEM(col, 5);
+    switch (kind) {
+    case CONV_NONE:
+        Py_INCREF(v);
+        return v;
+    case CONV_INT_NONZERO:
+        /* type(v) is int -> v != 0 */
+        if (PyLong_CheckExact(v)) {
+            int truth = PyObject_IsTrue(v);
+            return truth < 0 ? NULL : PyBool_FromLong(truth);
+        }
+        break;
+    case CONV_EPOCH_MS: {
+        /* type(v) is int and v and -EXACT < v < EXACT -> fromtimestamp(v / 1000, UTC) */
+        long long exact = PyLong_AsLongLong(PyTuple_GET_ITEM(params, 0));
+        if (PyLong_CheckExact(v) && PyObject_IsTrue(v) == 1 && int_within(v, -exact, exact)) {
+            PyObject *seconds = PyNumber_TrueDivide(v, ONE_THOUSAND), *out;
+            if (seconds == NULL)
+                return NULL;
+            PyObject *args[2] = {seconds, PyTuple_GET_ITEM(params, 2)};
+            out = PyObject_Vectorcall(PyTuple_GET_ITEM(params, 1), args, 2, NULL);
+            Py_DECREF(seconds);
+            return out;
+        }
+        break;
+    }
+    case CONV_UUID_INT: {
+        /* type(v) is int and 0 <= v < LIMIT -> uuid_of_int(prefix | v) */
+        long long limit = PyLong_AsLongLong(PyTuple_GET_ITEM(params, 0));
+        if (PyLong_CheckExact(v) && int_within(v, -1, limit)) {
+            PyObject *n = PyNumber_Or(PyTuple_GET_ITEM(params, 1), v), *u;
+            if (n == NULL)
+                return NULL;
+            u = uuid_of_int(n);
+            Py_DECREF(n);
+            return u;
+        }
+        break;
+    }
+    case CONV_CALL:
+        break;
+    default:
+        PyErr_SetString(PyExc_ValueError, "unknown conversion kind");
+        return NULL;
+    }
+    return PyObject_CallOneArg(conv, v);
+}
+
+static PyObject *column_value(PyObject *col, PyObject *row, PyObject *ts)
+{
+    PyObject *raw = fetch(col, row, ts), *v, *dflt;
+    if (raw == NULL)
+        return NULL;
+    v = convert(col, raw);
+    Py_DECREF(raw);
+    if (v == NULL)
+        return NULL;
+    dflt = PyTuple_GET_ITEM(col, 6);  /* a 1-tuple (the default for NULL) or () */
+    if (v == Py_None && PyTuple_GET_SIZE(dflt) == 1) {
+        Py_DECREF(v);
+        v = PyTuple_GET_ITEM(dflt, 0);
+        Py_INCREF(v);
+    }
+    return v;
+}
+
+/* source.get(name, "") when it is a str; NULL (no error set) otherwise */
+static PyObject *str_field(PyObject *source, PyObject *name)
+{
+    PyObject *v = PyDict_GetItemWithError(source, name);
+    if (v == NULL)
+        return PyErr_Occurred() ? NULL : S_empty;
+    return PyUnicode_CheckExact(v) ? v : NULL;
+}
+
+/* One message through the fast path: a new `Mapped`, or NULL when the Python path must
+ * take it (with or without an exception set: the caller clears it). */
+static PyObject *fast_one(PyObject *msg, PyObject *topic, PyObject *spec)
+{
+    PyObject *value = NULL, *key = NULL, *env = NULL, *key_obj = NULL, *position = NULL,
+             *partition = NULL, *offset = NULL, *coords = NULL, *event = NULL, *tx_id = NULL,
+             *legacy_key = NULL, *ops = NULL, *mapped = NULL;
+    PyObject *op, *source, *before, *after, *file, *pos, *row, *number, *snap, *tx, *name, *db,
+             *table, *ts, *targets, *k;
+    Py_ssize_t i, j;
+    int snapshot, new_row;
+
+    value = PyObject_CallMethodNoArgs(msg, S_value);
+    if (value == NULL || value == Py_None)
+        goto fail;
+    env = PyObject_CallOneArg(LOADS, value);
+    if (env == NULL || !PyDict_CheckExact(env))
+        goto fail;
+    op = PyDict_GetItemWithError(env, S_op);
+    if (op == NULL || !PyUnicode_CheckExact(op) || PyUnicode_GET_LENGTH(op) != 1)
+        goto fail;
+    switch (PyUnicode_READ_CHAR(op, 0)) {
+    case 'c': case 'r': new_row = 1; break;
+    case 'u': new_row = 0; break;
+    default: goto fail;  /* deletes and the rest: the Python path */
+    }
+    source = PyDict_GetItemWithError(env, S_source);
+    if (source == NULL || !PyDict_CheckExact(source))
+        goto fail;
+    k = PyDict_GetItemWithError(source, S_connector);
+    if (k == NULL || !str_equal(k, S_mysql))
+        goto fail;
+    after = PyDict_GetItemWithError(env, S_after);
+    if (after == NULL || !PyDict_CheckExact(after))
+        goto fail;
+    before = PyDict_GetItemWithError(env, S_before);
+    if (before == NULL) {
+        if (PyErr_Occurred())
+            goto fail;
+        before = Py_None;
+    }
+    else if (!PyDict_CheckExact(before))
+        before = Py_None;
+    /* (binlog file number, pos, row): the file's number is known once the Python path
+     * has seen the file (events._binlog_numbers) */
+    file = PyDict_GetItemWithError(source, S_file);
+    pos = PyDict_GetItemWithError(source, S_pos);
+    row = PyDict_GetItemWithError(source, S_row);
+    if (file == NULL || pos == NULL || row == NULL || !PyUnicode_CheckExact(file)
+        || !PyLong_CheckExact(pos) || !PyLong_CheckExact(row))
+        goto fail;
+    number = PyDict_GetItemWithError(BINLOG_NUMBERS, file);
+    if (number == NULL)
+        goto fail;
+    position = PyTuple_Pack(3, number, pos, row);
+    if (position == NULL)
+        goto fail;
+    /* snapshot: "true", "first", "last"... for snapshot rows; false/null otherwise */
+    snap = PyDict_GetItemWithError(source, S_snapshot);
+    if (snap == NULL || snap == Py_None || snap == Py_False)
+        snapshot = 0;
+    else if (snap == Py_True)
+        snapshot = 1;
+    else if (PyUnicode_CheckExact(snap))
+        snapshot = !(PyUnicode_Compare(snap, S_false) == 0 || PyUnicode_Compare(snap, S_False) == 0
+                     || PyUnicode_GET_LENGTH(snap) == 0);
+    else
+        goto fail;
+    if (PyErr_Occurred())
+        goto fail;
+    tx = PyDict_GetItemWithError(env, S_transaction);
+    if (tx != NULL && PyDict_CheckExact(tx)) {
+        PyObject *id = PyDict_GetItemWithError(tx, S_id);
+        int truth = id == NULL ? 0 : PyObject_IsTrue(id);
+        if (truth < 0)
+            goto fail;
+        if (truth && (tx_id = PyObject_Str(id)) == NULL)
+            goto fail;
+    }
+    if (PyErr_Occurred())
+        goto fail;
+    name = str_field(source, S_name);
+    db = str_field(source, S_db);
+    table = str_field(source, S_table);
+    if (name == NULL || db == NULL || table == NULL)
+        goto fail;
+    /* the mapping this topic's events take, as MappingSet.map_event would find it */
+    if (!str_equal(name, PyTuple_GET_ITEM(spec, T_SOURCE_NAME)) || !str_equal(db, PyTuple_GET_ITEM(spec, T_DATABASE))
+        || !str_equal(table, PyTuple_GET_ITEM(spec, T_TABLE)))
+        goto fail;
+    ts = PyDict_GetItemWithError(source, S_ts_ms);
+    if (ts == NULL) {
+        if (PyErr_Occurred())
+            goto fail;
+        ts = Py_None;
+    }
+    key = PyObject_CallMethodNoArgs(msg, S_key);
+    if (key == NULL)
+        goto fail;
+    if (key != Py_None) {
+        key_obj = PyObject_CallOneArg(LOADS, key);
+        if (key_obj == NULL)
+            goto fail;
+        if (!PyDict_CheckExact(key_obj)) {
+            Py_DECREF(key_obj);
+            key_obj = NULL;
+        }
+    }
+    /* schema drift: a column neither mapped nor dropped is the Python path's to report */
+    {
+        PyObject *known = PyTuple_GET_ITEM(spec, T_KNOWN), *col, *unused;
+        Py_ssize_t it = 0;
+        while (PyDict_Next(after, &it, &col, &unused)) {
+            int has = PySet_Contains(known, col);
+            if (has != 1)
+                goto fail;
+        }
+    }
+    partition = PyObject_CallMethodNoArgs(msg, S_partition);
+    offset = PyObject_CallMethodNoArgs(msg, S_offset);
+    if (partition == NULL || offset == NULL)
+        goto fail;
+    if ((coords = new_named(T_COORDS, 3)) == NULL)
+        goto fail;
+    Py_INCREF(topic); PyTuple_SET_ITEM(coords, 0, topic);
+    PyTuple_SET_ITEM(coords, 1, partition); partition = NULL;
+    PyTuple_SET_ITEM(coords, 2, offset); offset = NULL;
+
+    /* the legacy key and the target operations (engine._compile_upserts) */
+    {
+        PyObject *fields = PyTuple_GET_ITEM(spec, T_LEGACY_KEY);
+        Py_ssize_t n = PyTuple_GET_SIZE(fields);
+        if ((legacy_key = PyTuple_New(n)) == NULL)
+            goto fail;
+        for (i = 0; i < n; i++) {
+            PyObject *v = PyDict_GetItemWithError(after, PyTuple_GET_ITEM(fields, i));
+            if (v == NULL) {
+                if (PyErr_Occurred())
+                    goto fail;
+                v = Py_None;
+            }
+            Py_INCREF(v);
+            PyTuple_SET_ITEM(legacy_key, i, v);
+        }
+    }
+    targets = PyTuple_GET_ITEM(spec, T_TARGETS);
+    if ((ops = PyList_New(PyTuple_GET_SIZE(targets))) == NULL)
+        goto fail;
+    for (i = 0; i < PyTuple_GET_SIZE(targets); i++) {
+        PyObject *t = PyTuple_GET_ITEM(targets, i), *cols = PyTuple_GET_ITEM(t, G_COLUMNS),
+                 *key_cols = PyTuple_GET_ITEM(t, G_KEY), *values, *tkey, *top;
+        if ((values = PyDict_New()) == NULL)
+            goto fail;
+        for (j = 0; j < PyTuple_GET_SIZE(cols); j++) {
+            PyObject *col = PyTuple_GET_ITEM(cols, j), *v = column_value(col, after, ts);
+            if (v == NULL || PyDict_SetItem(values, PyTuple_GET_ITEM(col, 0), v) < 0) {
+                Py_XDECREF(v);
+                Py_DECREF(values);
+                goto fail;
+            }
+            Py_DECREF(v);
+        }
+        if ((tkey = PyTuple_New(PyTuple_GET_SIZE(key_cols))) == NULL) {
+            Py_DECREF(values);
+            goto fail;
+        }
+        for (j = 0; j < PyTuple_GET_SIZE(key_cols); j++) {
+            PyObject *v = PyDict_GetItemWithError(values, PyTuple_GET_ITEM(key_cols, j));
+            if (v == NULL) {
+                if (!PyErr_Occurred())
+                    PyErr_SetObject(PyExc_KeyError, PyTuple_GET_ITEM(key_cols, j));
+                Py_DECREF(values);
+                Py_DECREF(tkey);
+                goto fail;
+            }
+            Py_INCREF(v);
+            PyTuple_SET_ITEM(tkey, j, v);
+        }
+        if ((top = new_named(T_OP, 10)) == NULL) {
+            Py_DECREF(values);
+            Py_DECREF(tkey);
+            goto fail;
+        }
+        PyObject *fields[10] = {PyTuple_GET_ITEM(t, G_TABLE), S_upsert, tkey, values, PyTuple_GET_ITEM(t, G_CONTRIBUTOR),
+                                position, legacy_key, PyTuple_GET_ITEM(spec, T_QUALIFIED),
+                                PyTuple_GET_ITEM(t, G_CREATES_ROW), new_row ? Py_True : Py_False};
+        for (j = 0; j < 10; j++) {
+            if (j != 2 && j != 3)
+                Py_INCREF(fields[j]);
+            PyTuple_SET_ITEM(top, j, fields[j]);
+        }
+        PyList_SET_ITEM(ops, i, top);
+    }
+
+    /* the ChangeEvent, every field positionally (events._decode_change) */
+    if ((event = new_named(T_EVENT, 17)) == NULL)
+        goto fail;
+    {
+        PyObject *fields[17] = {S_change, coords, S_mysql, name, db, Py_None, table, op,
+                                key_obj ? key_obj : Py_None, before, after, position, ts,
+                                snapshot ? Py_True : Py_False, tx_id ? tx_id : Py_None, Py_None, NULL};
+        PyObject *empty = PyTuple_New(0);
+        if (empty == NULL)
+            goto fail;
+        fields[16] = empty;
+        for (j = 0; j < 17; j++) {
+            if (j != 16)
+                Py_INCREF(fields[j]);
+            PyTuple_SET_ITEM(event, j, fields[j]);
+        }
+    }
+    if ((mapped = new_named(T_MAPPED, 4)) == NULL)
+        goto fail;
+    Py_INCREF(msg); PyTuple_SET_ITEM(mapped, 0, msg);
+    PyTuple_SET_ITEM(mapped, 1, event); event = NULL;
+    PyTuple_SET_ITEM(mapped, 2, ops); ops = NULL;
+    Py_INCREF(Py_None); PyTuple_SET_ITEM(mapped, 3, Py_None);
+fail:
+    Py_XDECREF(value);
+    Py_XDECREF(key);
+    Py_XDECREF(env);
+    Py_XDECREF(key_obj);
+    Py_XDECREF(position);
+    Py_XDECREF(partition);
+    Py_XDECREF(offset);
+    Py_XDECREF(coords);
+    Py_XDECREF(event);
+    Py_XDECREF(tx_id);
+    Py_XDECREF(legacy_key);
+    Py_XDECREF(ops);
+    return mapped;
+}
+
+static PyObject *map_batch(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* map_batch(msgs, specs_by_topic, slow) -> [Mapped]: each message through fast_one
+     * when its topic has a spec and it is the common case, else through slow(msg) */
+    PyObject *msgs, *specs, *slow, *out;
+    Py_ssize_t i, n;
+    if (nargs != 3 || !PyList_CheckExact(args[0]) || !PyDict_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "map_batch(list of messages, dict of specs, slow path)");
+        return NULL;
+    }
+    if (!ready) {
+        PyErr_SetString(PyExc_RuntimeError, "_fastmap.setup() was not called");
+        return NULL;
+    }
+    msgs = args[0], specs = args[1], slow = args[2];
+    n = PyList_GET_SIZE(msgs);
+    if ((out = PyList_New(n)) == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        PyObject *msg = PyList_GET_ITEM(msgs, i), *topic, *spec, *m = NULL;
+        if ((topic = PyObject_CallMethodNoArgs(msg, S_topic)) == NULL)
+            goto error;
+        spec = topic == Py_None ? NULL : PyDict_GetItemWithError(specs, topic);
+        if (spec != NULL) {
+            m = fast_one(msg, topic, spec);
+            if (m == NULL)
+                PyErr_Clear();
+        }
+        Py_DECREF(topic);
+        if (m == NULL && PyErr_Occurred())
+            goto error;
+        if (m == NULL && (m = PyObject_CallOneArg(slow, msg)) == NULL)
+            goto error;
+        PyList_SET_ITEM(out, i, m);
+    }
+    return out;
+error:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* setup(KafkaCoordinates, ChangeEvent, TargetOp, Mapped, uuid.UUID, SafeUUID.unknown,
+     *       orjson.loads, events._binlog_numbers) */
+    PyObject **slots[8] = {&T_COORDS, &T_EVENT, &T_OP, &T_MAPPED, &T_UUID, &SAFE_UNKNOWN, &LOADS, &BINLOG_NUMBERS};
+    Py_ssize_t i;
+    if (nargs != 8 || !PyDict_CheckExact(args[7])) {
+        PyErr_SetString(PyExc_TypeError, "setup() takes 8 arguments, the last a dict");
+        return NULL;
+    }
+    for (i = 0; i < 4; i++) {
+        if (!PyType_Check(args[i]) || !PyType_IsSubtype((PyTypeObject *)args[i], &PyTuple_Type)) {
+            PyErr_SetString(PyExc_TypeError, "the first four arguments must be tuple types");
+            return NULL;
+        }
+    }
+    if (!PyType_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "the fifth argument must be a type");
+        return NULL;
+    }
+    for (i = 0; i < 8; i++) {
+        Py_INCREF(args[i]);
+        Py_XSETREF(*slots[i], args[i]);
+    }
+    ready = 1;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"map_batch", (PyCFunction)(void (*)(void))map_batch, METH_FASTCALL, "Decode and map a batch of messages."},
+    {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, "The types and helpers the values are made of."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastmap", "The apply path's common case in C.", -1, methods};
+
+PyMODINIT_FUNC PyInit__fastmap(void)
+{
+#define INTERN(var, text) if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL
+    INTERN(S_topic, "topic"); INTERN(S_partition, "partition"); INTERN(S_offset, "offset");
+    INTERN(S_key, "key"); INTERN(S_value, "value"); INTERN(S_op, "op"); INTERN(S_source, "source");
+    INTERN(S_before, "before"); INTERN(S_after, "after"); INTERN(S_connector, "connector");
+    INTERN(S_mysql, "mysql"); INTERN(S_file, "file"); INTERN(S_pos, "pos"); INTERN(S_row, "row");
+    INTERN(S_snapshot, "snapshot"); INTERN(S_false, "false"); INTERN(S_False, "False"); INTERN(S_empty, "");
+    INTERN(S_transaction, "transaction"); INTERN(S_id, "id"); INTERN(S_name, "name"); INTERN(S_db, "db");
+    INTERN(S_table, "table"); INTERN(S_ts_ms, "ts_ms"); INTERN(S_change, "change"); INTERN(S_upsert, "upsert");
+    INTERN(S_int, "int"); INTERN(S_is_safe, "is_safe");
+#undef INTERN
+    if ((ONE_THOUSAND = PyLong_FromLong(1000)) == NULL)
+        return NULL;
+    return PyModule_Create(&module);
+}

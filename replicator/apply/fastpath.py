@@ -1,0 +1,138 @@
+"""The apply path's common case in C: which tables may take it, and what it runs on.
+
+`replicator/_fastmap.c` decodes a Debezium MySQL change (op c/u/r) and maps it with the
+table's column programs (`engine.ColumnProgram`) into the same `Mapped`, `ChangeEvent`
+and `TargetOp` values that `decode_message` and the generated mapping code build; it
+calls the same transform functions and converters. A message it does not take (a delete,
+a PostgreSQL source, a table with a filter or a packed column, an unknown binlog file)
+or any error at all goes to the Python path, which maps it again from its bytes: the C
+core never decides an error. tests/unit/test_fastmap.py holds both paths equal over
+random rows and envelopes.
+
+Why: in one Python process the apply rate of a table like `users` is bound by the
+interpreter's own work per event, under one GIL (docs/architecture.md, "Apply throughput").
+
+The extension is built by `pip install` (setup.py). Where it could not be (no compiler),
+`FastMapper` runs the Python path for every message and the runner logs it at start.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from confluent_kafka import Message
+
+from replicator import events, keys
+from replicator.events import ChangeEvent, KafkaCoordinates
+from replicator.mapping.engine import ColumnProgram, MappingSet, TableMapping, TargetOp
+
+try:
+    from replicator import _fastmap
+except ImportError:  # pragma: no cover - the suite requires it (tests/unit/test_fastmap.py)
+    _fastmap = None
+
+
+class Mapped(NamedTuple):
+    """One consumed message after decode + map: its ops, or the error that stops it."""
+
+    msg: Message
+    event: ChangeEvent | None = None
+    ops: list[TargetOp] | tuple[()] = ()
+    error: BaseException | None = None
+
+
+# the codes _fastmap.c reads (its FETCH_* and CONV_* enums)
+_FETCH = {"field": 0, "call": 1, "row": 2, "row_ts": 3, "const": 4}
+_CONV_NONE, _CONV_CALL, _CONV_INT_NONZERO, _CONV_EPOCH_MS, _CONV_UUID_INT = range(5)
+_MAX_CALL_ARGS = 8
+_LONG_LONG = 2**63
+
+if _fastmap is not None:
+    _fastmap.setup(KafkaCoordinates, ChangeEvent, TargetOp, Mapped, uuid.UUID, uuid.SafeUUID.unknown,
+                   events._json_loads, events._binlog_numbers)
+
+
+def available() -> bool:
+    return _fastmap is not None
+
+
+def column_code(name: str, p: ColumnProgram) -> tuple[Any, ...] | None:
+    """One column as _fastmap.c's tuple: (name, fetch, argument, conversion, converter,
+    parameters, default); None when it cannot run there."""
+    if p.fetch == "call" and len(p.arg[1]) > _MAX_CALL_ARGS:
+        return None
+    conv_kind, params = _CONV_CALL, ()
+    if p.conv is None:
+        conv_kind = _CONV_NONE
+    elif p.inline is not None and p.inline.kind == "int_nonzero":
+        conv_kind = _CONV_INT_NONZERO
+    elif p.inline is not None and p.inline.kind == "epoch_ms":
+        n = p.inline.names
+        if n["EXACT_NEG"] == -n["EXACT"] and n["EXACT"] < _LONG_LONG:
+            conv_kind, params = _CONV_EPOCH_MS, (n["EXACT"], n["fromtimestamp"], n["UTC"])
+    elif p.inline is not None and p.inline.kind == "uuid_of_int":
+        n = p.inline.names
+        if n["uuid_of_int"] is keys._uuid_of_int and n["LIMIT"] < _LONG_LONG:
+            conv_kind, params = _CONV_UUID_INT, (n["LIMIT"], n["prefix"])
+    return (name, _FETCH[p.fetch], p.arg, conv_kind, p.conv, params, p.default)
+
+
+def table_code(tm: TableMapping) -> tuple[Any, ...] | None:
+    """A table as _fastmap.c's tuple, or None when its events take the Python path: a
+    PostgreSQL source (its positions and topic names), a filter or a skipped table
+    (`upserts_of` is None then), a column without a program."""
+    if tm.source.kind != "mysql" or tm.upserts_of is None:
+        return None
+    targets = []
+    for t in tm.targets:
+        if t.programs is None:
+            return None
+        cols = [column_code(name, p) for name, p in t.programs]
+        if any(c is None for c in cols):
+            return None
+        targets.append((t.table, t.contributor, bool(t.spec.creates_row), tuple(t.key), tuple(cols)))
+    return (tm.source.topic_prefix, tm.source.database or "", tm.spec.table, tm.known_columns,
+            tuple(tm.spec.key), tm.qualified, tuple(targets))
+
+
+def table_codes(mappings: MappingSet) -> dict[str, tuple[Any, ...]]:
+    """topic -> table code, for the topics of exactly one eligible table."""
+    by_topic: dict[str, list[TableMapping]] = {}
+    for tm in mappings.by_event.values():
+        by_topic.setdefault(tm.topic, []).append(tm)
+    out = {}
+    for topic, tms in by_topic.items():
+        code = table_code(tms[0]) if len(tms) == 1 else None
+        if code is not None:
+            out[topic] = code
+    return out
+
+
+class FastMapper:
+    """Maps a batch of messages, each through the C core when it can take it, else
+    through `slow` (the runner's Python path)."""
+
+    def __init__(self, mappings: MappingSet, slow: Callable[[Message], Mapped], enabled: bool = True) -> None:
+        self.slow = slow
+        self.codes = table_codes(mappings) if enabled and _fastmap is not None else {}
+        self.handed_back = 0  # messages of the last batch that took the Python path
+
+    def _slow(self, msg: Message) -> Mapped:
+        self.handed_back += 1
+        return self.slow(msg)
+
+    @property
+    def tables(self) -> list[str]:
+        """The source tables whose common case runs in C."""
+        return sorted(f"{c[0]}.{c[2]}" for c in self.codes.values())
+
+    def map(self, msgs: list[Message]) -> list[Mapped]:
+        """Every message's `Mapped`, in order; `handed_back` then says how many took the
+        Python path."""
+        if not self.codes:
+            self.handed_back = len(msgs)
+            return [self.slow(m) for m in msgs]
+        self.handed_back = 0
+        return _fastmap.map_batch(msgs, self.codes, self._slow)
