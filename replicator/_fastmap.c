@@ -17,6 +17,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <datetime.h>
 
 /* set once by setup(): the types and helpers the values are made of */
 static PyObject *T_COORDS, *T_EVENT, *T_OP, *T_MAPPED, *T_UUID, *SAFE_UNKNOWN, *LOADS, *BINLOG_NUMBERS;
@@ -511,9 +512,409 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+
+/* ---- planning a batch (sink.WritePlanner.plan): the same results as sink.py's Python
+ * functions of the same names, which stay as the reference (tests/unit/test_fastmap.py) */
+
+enum { OP_TABLE, OP_KIND, OP_KEY, OP_VALUES, OP_CONTRIBUTOR, OP_POSITION, OP_LEGACY_KEY, OP_SOURCE_TABLE,
+       OP_CREATES_ROW, OP_NEW_ROW, OP_FIELDS };
+
+static PyObject *NAIVE_DATETIME, *BEYOND_INT4, *BEYOND_INT2, *S_delete;
+
+static int is_kind(PyObject *op, PyObject *kind)
+{
+    PyObject *k = PyTuple_GET_ITEM(op, OP_KIND);
+    return k == kind || (PyUnicode_CheckExact(k) && PyUnicode_Compare(k, kind) == 0);
+}
+
+/* a copy of the TargetOp `op` with field i set to v (a new reference each) */
+static PyObject *op_replace(PyObject *op, Py_ssize_t i, PyObject *v, Py_ssize_t i2, PyObject *v2)
+{
+    PyObject *out = new_named((PyObject *)Py_TYPE(op), OP_FIELDS);
+    Py_ssize_t j;
+    if (out == NULL)
+        return NULL;
+    for (j = 0; j < OP_FIELDS; j++) {
+        PyObject *x = j == i ? v : j == i2 ? v2 : PyTuple_GET_ITEM(op, j);
+        Py_INCREF(x);
+        PyTuple_SET_ITEM(out, j, x);
+    }
+    return out;
+}
+
+static int keep_newer(PyObject *kept, PyObject *k, PyObject *op)
+{
+    PyObject *cur = PyDict_GetItemWithError(kept, k);
+    int le;
+    if (cur == NULL) {
+        if (PyErr_Occurred())
+            return -1;
+        return PyDict_SetItem(kept, k, op);
+    }
+    le = PyObject_RichCompareBool(PyTuple_GET_ITEM(cur, OP_POSITION), PyTuple_GET_ITEM(op, OP_POSITION), Py_LE);
+    if (le < 0)
+        return -1;
+    return le ? PyDict_SetItem(kept, k, op) : 0;
+}
+
+static PyObject *reduce_ops(PyObject *self, PyObject *ops)
+{
+    /* reduce_ops(iterable of TargetOp) -> list: sink.reduce_ops */
+    PyObject *newest = NULL, *deleted = NULL, *out = NULL, *k = NULL, *op = NULL, *merged = NULL, *arg;
+    Py_ssize_t i, n;
+    if ((arg = PySequence_List(ops)) == NULL)
+        return NULL;
+    n = PyList_GET_SIZE(arg);
+    if ((newest = PyDict_New()) == NULL || (deleted = PyDict_New()) == NULL)
+        goto done;
+    for (i = 0; i < n; i++) {
+        PyObject *cur;
+        int le;
+        op = PyList_GET_ITEM(arg, i);
+        Py_INCREF(op);
+        k = PyTuple_Pack(3, PyTuple_GET_ITEM(op, OP_TABLE), PyTuple_GET_ITEM(op, OP_KEY),
+                         PyTuple_GET_ITEM(op, OP_CONTRIBUTOR));
+        if (k == NULL)
+            goto done;
+        cur = PyDict_SetDefault(newest, k, op);
+        if (cur == NULL)
+            goto done;
+        if (cur != op) {
+            le = PyObject_RichCompareBool(PyTuple_GET_ITEM(cur, OP_POSITION), PyTuple_GET_ITEM(op, OP_POSITION), Py_LE);
+            if (le < 0)
+                goto done;
+            if (le) {
+                int op_upsert = is_kind(op, S_upsert), cur_upsert = is_kind(cur, S_upsert);
+                int creates = PyObject_IsTrue(PyTuple_GET_ITEM(op, OP_CREATES_ROW));
+                if (creates < 0)
+                    goto done;
+                if (op_upsert && !creates && cur_upsert) {
+                    /* cur._replace(values={**cur.values, **op.values}, position=op.position) */
+                    merged = PyDict_New();
+                    if (merged == NULL || PyDict_Update(merged, PyTuple_GET_ITEM(cur, OP_VALUES)) < 0
+                        || PyDict_Update(merged, PyTuple_GET_ITEM(op, OP_VALUES)) < 0)
+                        goto done;
+                    PyObject *replaced = op_replace(cur, OP_VALUES, merged, OP_POSITION, PyTuple_GET_ITEM(op, OP_POSITION));
+                    Py_CLEAR(merged);
+                    if (replaced == NULL)
+                        goto done;
+                    Py_SETREF(op, replaced);
+                }
+                else {
+                    int cur_new = PyObject_IsTrue(PyTuple_GET_ITEM(cur, OP_NEW_ROW)),
+                        op_new = PyObject_IsTrue(PyTuple_GET_ITEM(op, OP_NEW_ROW));
+                    if (cur_new < 0 || op_new < 0)
+                        goto done;
+                    if (op_upsert && cur_new && !op_new) {
+                        PyObject *replaced = op_replace(op, OP_NEW_ROW, Py_True, -1, NULL);
+                        if (replaced == NULL)
+                            goto done;
+                        Py_SETREF(op, replaced);
+                    }
+                    else if (is_kind(cur, S_delete) && !is_kind(op, S_delete)) {
+                        if (keep_newer(deleted, k, cur) < 0)
+                            goto done;
+                    }
+                }
+                if (PyDict_SetItem(newest, k, op) < 0)
+                    goto done;
+            }
+            else if (is_kind(op, S_delete) && !is_kind(cur, S_delete)) {
+                if (keep_newer(deleted, k, op) < 0)
+                    goto done;
+            }
+        }
+        Py_CLEAR(k);
+        Py_CLEAR(op);
+    }
+    if ((out = PyList_New(0)) == NULL)
+        goto done;
+    if (PyDict_GET_SIZE(deleted)) {
+        /* one delete per key: when the batch ends with a delete, that one is enough */
+        PyObject *dk, *d;
+        Py_ssize_t it = 0;
+        while (PyDict_Next(deleted, &it, &dk, &d)) {
+            PyObject *last = PyDict_GetItemWithError(newest, dk);
+            if (last == NULL) {
+                if (!PyErr_Occurred())
+                    PyErr_SetObject(PyExc_KeyError, dk);
+                Py_CLEAR(out);
+                goto done;
+            }
+            if (!is_kind(last, S_delete) && PyList_Append(out, d) < 0) {
+                Py_CLEAR(out);
+                goto done;
+            }
+        }
+    }
+    {
+        PyObject *vk, *v;
+        Py_ssize_t it = 0;
+        while (PyDict_Next(newest, &it, &vk, &v)) {
+            if (PyList_Append(out, v) < 0) {
+                Py_CLEAR(out);
+                goto done;
+            }
+        }
+    }
+done:
+    Py_XDECREF(k);
+    Py_XDECREF(op);
+    Py_XDECREF(merged);
+    Py_XDECREF(newest);
+    Py_XDECREF(deleted);
+    Py_DECREF(arg);
+    return out;
+}
+
+static PyObject *partition_ops(PyObject *self, PyObject *arg)
+{
+    /* partition_ops(list of TargetOp) -> {table: (deletes, inserts, upserts, updates)}, in
+     * the order of the tables' first ops (WritePlanner.plan's loop) */
+    PyObject *out;
+    Py_ssize_t i;
+    if (!PyList_CheckExact(arg)) {
+        PyErr_SetString(PyExc_TypeError, "partition_ops takes a list");
+        return NULL;
+    }
+    if ((out = PyDict_New()) == NULL)
+        return NULL;
+    for (i = 0; i < PyList_GET_SIZE(arg); i++) {
+        PyObject *o = PyList_GET_ITEM(arg, i), *table = PyTuple_GET_ITEM(o, OP_TABLE), *lists;
+        int which;
+        lists = PyDict_GetItemWithError(out, table);
+        if (lists == NULL) {
+            if (PyErr_Occurred())
+                goto error;
+            lists = Py_BuildValue("([][][][])");
+            if (lists == NULL || PyDict_SetItem(out, table, lists) < 0) {
+                Py_XDECREF(lists);
+                goto error;
+            }
+            Py_DECREF(lists);  /* the dict holds it */
+        }
+        if (is_kind(o, S_delete))
+            which = 0;
+        else if (is_kind(o, S_upsert)) {
+            int creates = PyObject_IsTrue(PyTuple_GET_ITEM(o, OP_CREATES_ROW)), fresh;
+            if (creates < 0)
+                goto error;
+            if (creates) {
+                if ((fresh = PyObject_IsTrue(PyTuple_GET_ITEM(o, OP_NEW_ROW))) < 0)
+                    goto error;
+                which = fresh ? 1 : 2;
+            }
+            else
+                which = 3;
+        }
+        else
+            which = 3;  /* non-creating contributors and clears */
+        if (PyList_Append(PyTuple_GET_ITEM(lists, which), o) < 0)
+            goto error;
+    }
+    return out;
+error:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* a.keys() == b.keys() for two dicts: the same keys, in any order */
+static int same_keys(PyObject *a, PyObject *b)
+{
+    PyObject *k, *v;
+    Py_ssize_t it = 0;
+    if (PyDict_GET_SIZE(a) != PyDict_GET_SIZE(b))
+        return 0;
+    while (PyDict_Next(a, &it, &k, &v)) {
+        int has = PyDict_Contains(b, k);
+        if (has <= 0)
+            return has;
+    }
+    return 1;
+}
+
+static PyObject *by_shape(PyObject *self, PyObject *arg)
+{
+    /* by_shape(list of TargetOp) -> [[TargetOp]]: sink._by_shape (the same contributor
+     * and the same columns, in the same order, make one group) */
+    PyObject *groups = NULL, *out = NULL, *last_values = NULL, *last_group = NULL, *last_contributor = NULL;
+    Py_ssize_t i;
+    if (!PyList_CheckExact(arg)) {
+        PyErr_SetString(PyExc_TypeError, "by_shape takes a list");
+        return NULL;
+    }
+    if ((groups = PyDict_New()) == NULL)
+        return NULL;
+    for (i = 0; i < PyList_GET_SIZE(arg); i++) {
+        PyObject *o = PyList_GET_ITEM(arg, i), *values = PyTuple_GET_ITEM(o, OP_VALUES),
+                 *contributor = PyTuple_GET_ITEM(o, OP_CONTRIBUTOR), *k, *g;
+        if (!PyDict_CheckExact(values)) {
+            PyErr_SetString(PyExc_TypeError, "values is not a dict");
+            goto done;
+        }
+        if (last_group != NULL) {
+            /* consecutive ops of one shape are the rule */
+            int same = PyObject_RichCompareBool(contributor, last_contributor, Py_EQ);
+            if (same > 0)
+                same = same_keys(values, last_values);
+            if (same < 0)
+                goto done;
+            if (same) {
+                if (PyList_Append(last_group, o) < 0)
+                    goto done;
+                continue;
+            }
+        }
+        {
+            PyObject *keys = PyDict_Keys(values), *cols = keys == NULL ? NULL : PyList_AsTuple(keys);
+            k = cols == NULL ? NULL : PyTuple_Pack(2, contributor, cols);
+            Py_XDECREF(keys);
+            Py_XDECREF(cols);
+        }
+        if (k == NULL)
+            goto done;
+        g = PyDict_GetItemWithError(groups, k);
+        if (g == NULL) {
+            if (PyErr_Occurred() || (g = PyList_New(0)) == NULL || PyDict_SetItem(groups, k, g) < 0) {
+                Py_XDECREF(g);
+                Py_DECREF(k);
+                goto done;
+            }
+            Py_DECREF(g);  /* the dict holds it */
+        }
+        Py_DECREF(k);
+        if (PyList_Append(g, o) < 0)
+            goto done;
+        /* borrowed: the ops list holds the op, the op its values and contributor, the
+         * groups dict the group */
+        last_values = values;
+        last_group = g;
+        last_contributor = contributor;
+    }
+    out = PyDict_Values(groups);
+done:
+    Py_DECREF(groups);
+    return out;
+}
+
+static PyObject *copy_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* copy_rows(ops, columns) -> (rows, positions): each op's values in `columns` order
+     * (sink._copy_group's itemgetter), and its position */
+    PyObject *ops, *columns, *rows = NULL, *positions = NULL;
+    Py_ssize_t i, j, n, ncol;
+    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyTuple_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "copy_rows(list of ops, tuple of columns)");
+        return NULL;
+    }
+    ops = args[0], columns = args[1];
+    n = PyList_GET_SIZE(ops), ncol = PyTuple_GET_SIZE(columns);
+    if ((rows = PyList_New(n)) == NULL || (positions = PyList_New(n)) == NULL)
+        goto error;
+    for (i = 0; i < n; i++) {
+        PyObject *o = PyList_GET_ITEM(ops, i), *values = PyTuple_GET_ITEM(o, OP_VALUES), *row;
+        if ((row = PyTuple_New(ncol)) == NULL)
+            goto error;
+        PyList_SET_ITEM(rows, i, row);
+        for (j = 0; j < ncol; j++) {
+            PyObject *v = PyObject_GetItem(values, PyTuple_GET_ITEM(columns, j));
+            if (v == NULL)
+                goto error;
+            PyTuple_SET_ITEM(row, j, v);
+        }
+        Py_INCREF(PyTuple_GET_ITEM(o, OP_POSITION));
+        PyList_SET_ITEM(positions, i, PyTuple_GET_ITEM(o, OP_POSITION));
+    }
+    return Py_BuildValue("(NN)", rows, positions);
+error:
+    Py_XDECREF(rows);
+    Py_XDECREF(positions);
+    return NULL;
+}
+
+static PyObject *column_types(PyObject *self, PyObject *arg)
+{
+    /* column_types(rows) -> [frozenset of types]: copy_binary.column_types */
+    PyObject *out = NULL, *types = NULL;
+    Py_ssize_t n, ncol = 0, i, j;
+    if (!PyList_CheckExact(arg)) {
+        PyErr_SetString(PyExc_TypeError, "column_types takes a list");
+        return NULL;
+    }
+    n = PyList_GET_SIZE(arg);
+    for (i = 0; i < n; i++) {
+        PyObject *row = PyList_GET_ITEM(arg, i);
+        if (!PyTuple_CheckExact(row)) {
+            PyErr_SetString(PyExc_TypeError, "rows must be tuples");
+            return NULL;
+        }
+        if (i == 0 || PyTuple_GET_SIZE(row) < ncol)
+            ncol = PyTuple_GET_SIZE(row);  /* zip(*rows) stops at the shortest */
+    }
+    if ((out = PyList_New(ncol)) == NULL)
+        return NULL;
+    for (j = 0; j < ncol; j++) {
+        PyTypeObject *last = NULL;
+        int naive = 0, beyond4 = 0, beyond2 = 0;
+        if ((types = PySet_New(NULL)) == NULL)
+            goto error;
+        for (i = 0; i < n; i++) {
+            PyObject *v = PyTuple_GET_ITEM(PyList_GET_ITEM(arg, i), j);
+            PyTypeObject *t = Py_TYPE(v);
+            if (t != last && PySet_Add(types, (PyObject *)t) < 0)
+                goto error;
+            last = t;
+            if (t == PyDateTimeAPI->DateTimeType && !naive)
+                naive = PyDateTime_DATE_GET_TZINFO(v) == Py_None;
+            else if (t == &PyLong_Type && !beyond4) {
+                int overflow = 0;
+                long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+                if (x == -1 && PyErr_Occurred())
+                    goto error;
+                if (overflow || x < -2147483648LL || x >= 2147483648LL)
+                    beyond4 = beyond2 = 1;
+                else if (x < -32768 || x >= 32768)
+                    beyond2 = 1;
+            }
+        }
+        if ((naive && PySet_Add(types, NAIVE_DATETIME) < 0) || (beyond4 && PySet_Add(types, BEYOND_INT4) < 0)
+            || (beyond2 && PySet_Add(types, BEYOND_INT2) < 0))
+            goto error;
+        PyObject *frozen = PyFrozenSet_New(types);
+        if (frozen == NULL)
+            goto error;
+        Py_CLEAR(types);
+        PyList_SET_ITEM(out, j, frozen);
+    }
+    return out;
+error:
+    Py_XDECREF(types);
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *setup_plan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* setup_plan(NaiveDatetime, BeyondInt4, BeyondInt2): copy_binary's markers */
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "setup_plan() takes 3 arguments");
+        return NULL;
+    }
+    Py_INCREF(args[0]); Py_XSETREF(NAIVE_DATETIME, args[0]);
+    Py_INCREF(args[1]); Py_XSETREF(BEYOND_INT4, args[1]);
+    Py_INCREF(args[2]); Py_XSETREF(BEYOND_INT2, args[2]);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"map_batch", (PyCFunction)(void (*)(void))map_batch, METH_FASTCALL, "Decode and map a batch of messages."},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, "The types and helpers the values are made of."},
+    {"reduce_ops", reduce_ops, METH_O, "sink.reduce_ops"},
+    {"partition_ops", partition_ops, METH_O, "A batch's ops by table, then by kind."},
+    {"by_shape", by_shape, METH_O, "sink._by_shape"},
+    {"copy_rows", (PyCFunction)(void (*)(void))copy_rows, METH_FASTCALL, "Rows in column order, and positions."},
+    {"column_types", column_types, METH_O, "copy_binary.column_types"},
+    {"setup_plan", (PyCFunction)(void (*)(void))setup_plan, METH_FASTCALL, "copy_binary's markers."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -529,9 +930,12 @@ PyMODINIT_FUNC PyInit__fastmap(void)
     INTERN(S_snapshot, "snapshot"); INTERN(S_false, "false"); INTERN(S_False, "False"); INTERN(S_empty, "");
     INTERN(S_transaction, "transaction"); INTERN(S_id, "id"); INTERN(S_name, "name"); INTERN(S_db, "db");
     INTERN(S_table, "table"); INTERN(S_ts_ms, "ts_ms"); INTERN(S_change, "change"); INTERN(S_upsert, "upsert");
-    INTERN(S_int, "int"); INTERN(S_is_safe, "is_safe");
+    INTERN(S_int, "int"); INTERN(S_is_safe, "is_safe"); INTERN(S_delete, "delete");
 #undef INTERN
     if ((ONE_THOUSAND = PyLong_FromLong(1000)) == NULL)
+        return NULL;
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL)
         return NULL;
     return PyModule_Create(&module);
 }

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from confluent_kafka import Message
 
 from replicator import events, keys
+from replicator.apply.copy_binary import BeyondInt2, BeyondInt4, NaiveDatetime
 from replicator.events import ChangeEvent, KafkaCoordinates
 from replicator.mapping.engine import ColumnProgram, MappingSet, TableMapping, TargetOp
 
@@ -32,6 +33,9 @@ try:
     from replicator import _fastmap
 except ImportError:  # pragma: no cover - the suite requires it (tests/unit/test_fastmap.py)
     _fastmap = None
+
+
+T = TypeVar("T")
 
 
 class Mapped(NamedTuple):
@@ -52,10 +56,19 @@ _LONG_LONG = 2**63
 if _fastmap is not None:
     _fastmap.setup(KafkaCoordinates, ChangeEvent, TargetOp, Mapped, uuid.UUID, uuid.SafeUUID.unknown,
                    events._json_loads, events._binlog_numbers)
+    _fastmap.setup_plan(NaiveDatetime, BeyondInt4, BeyondInt2)
 
 
 def available() -> bool:
     return _fastmap is not None
+
+
+def plan_functions(python: T) -> T:
+    """The planner's functions (sink.PYTHON_PLAN, a NamedTuple of them): the C core's
+    functions of the same names where it was built, else the Python ones."""
+    if _fastmap is None:
+        return python
+    return type(python)(*(getattr(_fastmap, name) for name in python._fields))
 
 
 def column_code(name: str, p: ColumnProgram) -> tuple[Any, ...] | None:

@@ -38,11 +38,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, Callable, Literal, NamedTuple
 
 import psycopg
 from psycopg import sql
 
+from replicator.apply import fastpath
 from replicator.apply.copy_binary import binary_ok, binary_payload, column_types, register_vector_binary
 from replicator.apply.copy_text import Unencodable, encode_values
 from replicator.apply.horizon import drop_below_horizon
@@ -131,6 +132,24 @@ def reduce_ops(ops: Iterable[TargetOp]) -> list[TargetOp]:
     return [d for k, d in deleted_before.items() if newest[k].kind != "delete"] + list(newest.values())
 
 
+def partition_ops(ops: list[TargetOp]) -> dict[str, tuple[list[TargetOp], ...]]:
+    """table -> (deletes, inserts, upserts, updates), tables in the order of their first op:
+    inserts are upserts the source says created the row, updates are the writes of
+    non-creating contributors and clears."""
+    by_table: dict[str, tuple[list[TargetOp], ...]] = {}
+    for o in ops:
+        kinds = by_table.get(o.table)
+        if kinds is None:
+            by_table[o.table] = kinds = ([], [], [], [])
+        if o.kind == "delete":
+            kinds[0].append(o)
+        elif o.kind == "upsert" and o.creates_row:
+            kinds[1 if o.new_row else 2].append(o)
+        else:
+            kinds[3].append(o)
+    return by_table
+
+
 def _keep_newer(kept: dict[tuple, TargetOp], k: tuple, op: TargetOp) -> None:
     cur = kept.get(k)
     if cur is None or cur.position <= op.position:
@@ -186,38 +205,26 @@ class WritePlanner:
 
     def plan(self, ops: Iterable[TargetOp]) -> WritePlan:
         """Reduce, group and encode a batch."""
-        by_table: dict[str, list[TargetOp]] = {}
-        for op in reduce_ops(ops):
-            tops = by_table.get(op.table)
-            if tops is None:
-                by_table[op.table] = tops = []
-            tops.append(op)
+        ops = ops if type(ops) is list else list(ops)
+        by_table = _plan.partition_ops(_plan.reduce_ops(ops))
         steps: list[DeleteGroup | CopyGroup] = []
-        for table, tops in by_table.items():
-            deletes, inserts, upserts, updates = [], [], [], []
-            for o in tops:
-                if o.kind == "delete":
-                    deletes.append(o)
-                elif o.kind == "upsert" and o.creates_row:
-                    (inserts if o.new_row else upserts).append(o)
-                else:
-                    updates.append(o)  # non-creating contributors and clears
+        for table, (deletes, inserts, upserts, updates) in by_table.items():
             for contributor in dict.fromkeys(o.contributor for o in deletes):
                 mine = [o for o in deletes if o.contributor == contributor]
                 steps.append(DeleteGroup(table, contributor, key_parts([o.key for o in mine]),
                                          [o.position for o in mine]))
-            for group in _by_shape(inserts):
+            for group in _plan.by_shape(inserts):
                 steps.append(_copy_group("insert", table, tuple(group[0].values), group))
-            for group in _by_shape(upserts):
+            for group in _plan.by_shape(upserts):
                 steps.append(_copy_group("upsert", table, tuple(group[0].values), group))
-            for group in _by_shape(updates):
+            for group in _plan.by_shape(updates):
                 key_cols = self.key_columns[(table, group[0].contributor)]
                 columns = tuple(dict.fromkeys(key_cols + tuple(group[0].values)))
                 keyed = [o._replace(values={**dict(zip(key_cols, o.key)), **o.values}) for o in group]
                 cg = _copy_group("update", table, columns, keyed)
                 cg.cleared = sum(1 for o in group if o.kind == "clear")
                 steps.append(cg)
-        return WritePlan(steps, {t: len(tops) for t, tops in by_table.items()})
+        return WritePlan(steps, {t: sum(map(len, kinds)) for t, kinds in by_table.items()})
 
 
 class PostgresSink:
@@ -691,13 +698,17 @@ def _copy_group(kind: Literal["insert", "upsert", "update"], table: str, columns
                 ops: list[TargetOp]) -> CopyGroup:
     """One shape's rows as value tuples in `columns` order, with the types seen per column
     (which decide the COPY format when the group is written)."""
+    rows, positions = _plan.copy_rows(ops, columns)
+    return CopyGroup(kind, table, ops[0].contributor, columns, rows, positions, _plan.column_types(rows), len(ops))
+
+
+def copy_rows(ops: list[TargetOp], columns: tuple[str, ...]) -> tuple[list[tuple[Any, ...]], list[tuple[int, ...]]]:
+    """Each op's values in `columns` order, and each op's position."""
     values_of = itemgetter(*columns) if len(columns) > 1 else (lambda v: (v[columns[0]],))
-    rows = [values_of(o.values) for o in ops]
-    return CopyGroup(kind, table, ops[0].contributor, columns, rows, [o.position for o in ops],
-                     column_types(rows), len(ops))
+    return [values_of(o.values) for o in ops], [o.position for o in ops]
 
 
-def _by_shape(ops: list[TargetOp]) -> list[list[TargetOp]]:
+def by_shape(ops: list[TargetOp]) -> list[list[TargetOp]]:
     """Group ops that write the same columns for the same contributor (one COPY each)."""
     groups: dict[tuple, list[TargetOp]] = {}
     last_values, last_group = None, None
@@ -714,3 +725,17 @@ def _by_shape(ops: list[TargetOp]) -> list[list[TargetOp]]:
         g.append(o)
         last_values, last_group = o.values, g
     return list(groups.values())
+
+
+class _PlanFunctions(NamedTuple):
+    reduce_ops: Callable[[list[TargetOp]], list[TargetOp]]
+    partition_ops: Callable[[list[TargetOp]], dict[str, tuple[list[TargetOp], ...]]]
+    by_shape: Callable[[list[TargetOp]], list[list[TargetOp]]]
+    copy_rows: Callable[[list[TargetOp], tuple[str, ...]], tuple[list[tuple[Any, ...]], list[tuple[int, ...]]]]
+    column_types: Callable[[list[tuple[Any, ...]]], list[frozenset[type]]]
+
+
+PYTHON_PLAN = _PlanFunctions(reduce_ops, partition_ops, by_shape, copy_rows, column_types)
+# the planner's functions: the same in C where the extension was built (fastpath.py),
+# which tests/unit/test_fastmap.py holds equal to these
+_plan = fastpath.plan_functions(PYTHON_PLAN)

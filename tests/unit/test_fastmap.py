@@ -11,7 +11,10 @@ and transaction fields, undecodable bytes).
 from __future__ import annotations
 
 import json
+import re
 import textwrap
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from replicator.apply import fastpath
 from replicator.apply.runner import Runner
 from replicator.config import Settings
 from replicator.events import _binlog_numbers
+from replicator.mapping.engine import TargetOp
 from replicator.mapping.loader import load_mappings
 
 TOPIC = "legacy_main.legacy_main.Account"
@@ -254,3 +258,72 @@ def test_well_formed_rows_never_leave_the_c_core(runner, values):
     fast, slow, handed_back = both(runner, [message(envelope("u", account(**values)))])
     assert_same(fast, slow)
     assert handed_back == 0
+
+
+# --- planning: the C core's functions against sink.py's (sink.PYTHON_PLAN) -----------------
+
+_UUIDS = [uuid.UUID(int=i) for i in (1, 2, 3)]
+_AWARE = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+_plan_values = st.one_of(st.none(), st.booleans(), st.text(max_size=3), st.sampled_from(_UUIDS),
+                         st.sampled_from([_AWARE, _AWARE.replace(tzinfo=None), 0.5, b"x"]),
+                         st.integers(min_value=-2**70, max_value=2**70),
+                         st.sampled_from([2**15 - 1, 2**15, -2**15, -2**15 - 1, 2**31 - 1, 2**31, -2**31, -2**31 - 1]))
+
+
+@st.composite
+def target_ops(draw):
+    kind = draw(st.sampled_from(["upsert", "upsert", "delete", "clear"]))
+    key = (draw(st.sampled_from(_UUIDS + [7, "k"])),)
+    columns = draw(st.permutations(["id", "a", "b", "c"]))[:draw(st.integers(min_value=1, max_value=4))]
+    values = {c: draw(_plan_values) for c in columns} if kind != "delete" else {}
+    return TargetOp(draw(st.sampled_from(["app.t", "app.u"])), kind, key, values,
+                    draw(st.sampled_from(["main", "side"])),
+                    (1, draw(st.integers(min_value=0, max_value=4)), draw(st.integers(min_value=0, max_value=1))),
+                    (), "src", draw(st.booleans()), draw(st.booleans()))
+
+
+def same_ops(a, b) -> None:
+    assert a == b
+    assert [type(x.new_row) for x in a] == [type(x.new_row) for x in b]
+    assert [list(x.values) for x in a] == [list(x.values) for x in b]  # column order too
+
+
+@settings(max_examples=400, deadline=None)
+@given(ops=st.lists(target_ops(), max_size=30))
+def test_planning_functions_equal_the_python_ones(ops):
+    from replicator import _fastmap
+    from replicator.apply.sink import PYTHON_PLAN as py
+
+    reduced = py.reduce_ops(ops)
+    same_ops(_fastmap.reduce_ops(ops), reduced)
+    parts = py.partition_ops(reduced)
+    c_parts = _fastmap.partition_ops(reduced)
+    assert list(c_parts) == list(parts)
+    for table in parts:
+        for c_kind, kind in zip(c_parts[table], parts[table]):
+            same_ops(c_kind, kind)
+    writes = [o for o in ops if o.values]
+    groups = py.by_shape(writes)
+    assert _fastmap.by_shape(writes) == groups
+    for group in groups:
+        columns = tuple(group[0].values)
+        try:
+            rows, positions = py.copy_rows(group, columns)
+        except KeyError as exc:  # a later op of the group lacks a column: both refuse it
+            with pytest.raises(KeyError, match=re.escape(str(exc))):
+                _fastmap.copy_rows(group, columns)
+            continue
+        assert _fastmap.copy_rows(group, columns) == (rows, positions)
+        assert _fastmap.column_types(rows) == py.column_types(rows)
+
+
+def test_column_types_markers():
+    from replicator import _fastmap
+    from replicator.apply.copy_binary import BeyondInt2, BeyondInt4, NaiveDatetime, column_types
+
+    rows = [(1, _AWARE, None), (2**31, _AWARE.replace(tzinfo=None), "x"), (True, _AWARE, None)]
+    expected = [frozenset({int, bool, BeyondInt4, BeyondInt2}), frozenset({datetime, NaiveDatetime}),
+                frozenset({type(None), str})]
+    assert column_types(rows) == expected
+    assert _fastmap.column_types(rows) == expected
+    assert _fastmap.column_types([]) == column_types([]) == []

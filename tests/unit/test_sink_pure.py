@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replicator.apply.sink import key_parts, pos_column, pos_text, reduce_ops
+from replicator.apply import sink
+from replicator.apply.sink import key_parts, pos_column, pos_text
 from replicator.keys import remap_key
 from replicator.mapping.engine import TargetOp
 
@@ -32,26 +33,36 @@ def clear(key=U1, pos=(3, 100, 0), contributor="settings", table="app.users"):
 # --- reduce_ops -----------------------------------------------------------------------------
 
 
-def test_delete_after_upsert_keeps_the_delete():
+@pytest.fixture(params=["python", "c"])
+def reduce_ops(request):
+    """Each reduce test runs on both: sink.reduce_ops and the C core's (fastpath.py)."""
+    if request.param == "python":
+        return sink.PYTHON_PLAN.reduce_ops
+    from replicator import _fastmap
+
+    return _fastmap.reduce_ops
+
+
+def test_delete_after_upsert_keeps_the_delete(reduce_ops):
     up, de = upsert(pos=(3, 100, 0), email="a"), delete(pos=(3, 200, 0))
     assert reduce_ops([up, de]) == [de]
 
 
-def test_upsert_after_delete_keeps_both_the_delete_first():
+def test_upsert_after_delete_keeps_both_the_delete_first(reduce_ops):
     """The row was deleted, then created again: the delete still ends what the table's other
     contributors wrote, as it would in a batch of its own."""
     de, up = delete(pos=(3, 100, 0)), upsert(pos=(3, 200, 0), email="again")
     assert reduce_ops([de, up]) == [de, up]
 
 
-def test_one_delete_per_key_whatever_the_sequence():
+def test_one_delete_per_key_whatever_the_sequence(reduce_ops):
     d1, u1 = delete(pos=(3, 100, 0)), upsert(pos=(3, 200, 0), email="again")
     d2, u2 = delete(pos=(3, 300, 0)), upsert(pos=(3, 400, 0), email="and again")
     assert reduce_ops([d1, u1, d2, u2]) == [d2, u2]  # the newest delete before the last upsert
     assert reduce_ops([d1, u1, d2]) == [d2]  # ends deleted: that delete is enough
 
 
-def test_equal_positions_keep_the_later_op():
+def test_equal_positions_keep_the_later_op(reduce_ops):
     a, b = upsert(pos=(3, 100, 0), email="first"), upsert(pos=(3, 100, 0), email="second")
     [kept] = reduce_ops([a, b])
     assert kept is b
@@ -60,23 +71,23 @@ def test_equal_positions_keep_the_later_op():
     assert reduce_ops([de, up]) == [de, up]
 
 
-def test_an_older_op_arriving_later_loses():
+def test_an_older_op_arriving_later_loses(reduce_ops):
     new, old = upsert(pos=(3, 200, 0), email="new"), upsert(pos=(3, 100, 0), email="old")
     assert reduce_ops([new, old]) == [new]
 
 
-def test_positions_compare_binlog_file_first():
+def test_positions_compare_binlog_file_first(reduce_ops):
     # (4, 10, 0) is in the next binlog file: newer than any position in file 3
     a, b = upsert(pos=(3, 900_000, 5), email="a"), upsert(pos=(4, 10, 0), email="b")
     assert reduce_ops([b, a]) == [b]
 
 
-def test_row_number_orders_changes_of_one_binlog_event():
+def test_row_number_orders_changes_of_one_binlog_event(reduce_ops):
     a, b = upsert(pos=(3, 100, 1), email="a"), upsert(pos=(3, 100, 0), email="b")
     assert reduce_ops([a, b]) == [a]
 
 
-def test_keys_contributors_and_tables_are_reduced_separately():
+def test_keys_contributors_and_tables_are_reduced_separately(reduce_ops):
     ops = [
         upsert(U1, (3, 1, 0), email="u1"),
         upsert(U2, (3, 2, 0), email="u2"),
@@ -88,12 +99,12 @@ def test_keys_contributors_and_tables_are_reduced_separately():
     assert out == [ops[4], ops[1], ops[2], ops[3]]
 
 
-def test_reduce_ops_of_nothing():
+def test_reduce_ops_of_nothing(reduce_ops):
     assert reduce_ops([]) == []
     assert reduce_ops(iter([])) == []
 
 
-def test_reduce_ops_accepts_a_generator():
+def test_reduce_ops_accepts_a_generator(reduce_ops):
     gen = (upsert(pos=(3, i, 0), email=str(i)) for i in range(5))
     [kept] = reduce_ops(gen)
     assert kept.values["email"] == "4"
