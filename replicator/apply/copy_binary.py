@@ -33,6 +33,12 @@ try:
 except ImportError:  # pragma: no cover - another psycopg layout: Copy.write_row is used
     format_row_binary = None
 
+try:
+    # the apply path's C core (replicator/_fastmap.c, set up by apply/fastpath.py)
+    from replicator._fastmap import binary_copy as _binary_copy
+except ImportError:  # pragma: no cover - not built: psycopg's dumpers write every row
+    _binary_copy = None
+
 # PostgreSQL's binary COPY file format (documented with COPY): signature, flags, header
 # extension length; then the tuples; then a -1 field count
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
@@ -128,6 +134,20 @@ def binary_payload(rows: Sequence[Sequence[Any]], positions: Sequence[Sequence[i
     """The whole binary COPY stream of `rows` plus each row's position (a bigint[] last
     column), or None when psycopg's row formatter is not available here. `context` (the
     connection) knows the dumpers of extension types (register_vector_binary)."""
+    if _binary_copy is not None and (context is None or getattr(context, "info", None) is None
+                                     or context.info.encoding == "utf-8"):
+        # the common column types, written by the C core (text as UTF-8: the connection's
+        # encoding); None: a type or value it does not write, psycopg's dumpers do
+        data = _binary_copy(rows if type(rows) is list else list(rows),
+                            positions if type(positions) is list else list(positions), list(oids[:-1]))
+        if data is not None:
+            return data
+    return psycopg_payload(rows, positions, oids, context)
+
+
+def psycopg_payload(rows: Sequence[Sequence[Any]], positions: Sequence[Sequence[int]],
+                    oids: Sequence[int], context: AdaptContext | None = None) -> bytes | None:
+    """`binary_payload` written by psycopg's dumpers, for every type they know."""
     if format_row_binary is None:
         return None
     tx = Transformer(context)

@@ -14,7 +14,7 @@ import json
 import re
 import textwrap
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -327,3 +327,44 @@ def test_column_types_markers():
     assert column_types(rows) == expected
     assert _fastmap.column_types(rows) == expected
     assert _fastmap.column_types([]) == column_types([]) == []
+
+
+# --- the binary COPY stream: the C core's against psycopg's dumpers -----------------------
+
+_OIDS = {"uuid": 2950, "text": 25, "varchar": 1043, "bool": 16, "int2": 21, "int4": 23, "int8": 20,
+         "float8": 701, "timestamptz": 1184, "bytea": 17}
+_column_values = {
+    "uuid": st.uuids(), "text": st.text(max_size=8).filter(lambda t: "\x00" not in t),
+    "varchar": st.text(max_size=8).filter(lambda t: "\x00" not in t), "bool": st.booleans(),
+    "int2": st.integers(min_value=-2**15, max_value=2**15 - 1),
+    "int4": st.integers(min_value=-2**31, max_value=2**31 - 1),
+    "int8": st.integers(min_value=-2**63, max_value=2**63 - 1),
+    "float8": st.floats(allow_nan=False), "bytea": st.binary(max_size=8),
+    "timestamptz": st.datetimes(timezones=st.just(timezone.utc)),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), types=st.lists(st.sampled_from(sorted(_OIDS)), min_size=1, max_size=6),
+       n=st.integers(min_value=0, max_value=5))
+def test_binary_copy_writes_what_psycopg_writes(data, types, n):
+    from replicator import _fastmap
+    from replicator.apply.copy_binary import psycopg_payload
+
+    rows = [tuple(data.draw(st.none() | _column_values[t]) for t in types) for _ in range(n)]
+    positions = [data.draw(st.tuples(*[st.integers(min_value=-2**63, max_value=2**63 - 1)] * 3)) for _ in rows]
+    oids = [_OIDS[t] for t in types] + [1016]
+    assert _fastmap.binary_copy(rows, positions, oids[:-1]) == psycopg_payload(rows, positions, oids)
+
+
+def test_binary_copy_leaves_what_it_does_not_write_to_psycopg():
+    from replicator import _fastmap
+
+    aware = datetime(2024, 1, 2, tzinfo=timezone.utc)
+    for oids, row in [([1184], (aware.replace(tzinfo=None),)),  # naive
+                      ([1184], (aware.astimezone(timezone(timedelta(hours=2))),)),  # another zone
+                      ([23], (2**31,)), ([21], (2**15,)), ([20], (2**63,)),  # beyond the column's range
+                      ([25], (5,)), ([2950], ("not a uuid",)), ([16], (1,)),  # not the column's type
+                      ([3802], ("{}",))]:  # a type it does not write (jsonb)
+        assert _fastmap.binary_copy([row], [(1, 2, 3)], oids) is None, (oids, row)
+    assert _fastmap.binary_copy([(1,)], [(2**64, 0)], [23]) is None  # a position beyond bigint
