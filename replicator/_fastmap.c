@@ -1153,6 +1153,179 @@ static PyObject *binary_copy(PyObject *self, PyObject *const *args, Py_ssize_t n
     return out;
 }
 
+
+/* ---- a batch's bookkeeping (fastpath.ops_and_spans, fastpath.tally), the same as the
+ * Python functions of those names */
+
+enum { M_MSG, M_EVENT, M_OPS, M_ERROR };
+enum { E_KIND = 0, E_COORDS = 1, E_OP = 7, E_TS = 12 };
+
+static PyObject *S_dead_letter, *S_applied, *S_filtered;
+
+static PyObject *ops_and_spans(PyObject *self, PyObject *mapped)
+{
+    /* ops_and_spans(list of Mapped) -> (the ops of the events without an error,
+     * {(topic, partition): [first offset, last offset]}) */
+    PyObject *ops = NULL, *spans = NULL, *k = NULL, *offset = NULL;
+    Py_ssize_t i;
+    if (!PyList_CheckExact(mapped)) {
+        PyErr_SetString(PyExc_TypeError, "ops_and_spans takes a list");
+        return NULL;
+    }
+    if ((ops = PyList_New(0)) == NULL || (spans = PyDict_New()) == NULL)
+        goto error;
+    for (i = 0; i < PyList_GET_SIZE(mapped); i++) {
+        PyObject *m = PyList_GET_ITEM(mapped, i), *event = PyTuple_GET_ITEM(m, M_EVENT),
+                 *msg = PyTuple_GET_ITEM(m, M_MSG), *span;
+        if (PyTuple_GET_ITEM(m, M_ERROR) == Py_None) {
+            PyObject *mops = PyTuple_GET_ITEM(m, M_OPS);
+            if (PyList_CheckExact(mops) && PyList_GET_SIZE(mops) == 1) {
+                if (PyList_Append(ops, PyList_GET_ITEM(mops, 0)) < 0)
+                    goto error;
+            }
+            else {
+                PyObject *seq = PySequence_Fast(mops, "ops must be a sequence");
+                Py_ssize_t j;
+                if (seq == NULL)
+                    goto error;
+                for (j = 0; j < PySequence_Fast_GET_SIZE(seq); j++) {
+                    if (PyList_Append(ops, PySequence_Fast_GET_ITEM(seq, j)) < 0) {
+                        Py_DECREF(seq);
+                        goto error;
+                    }
+                }
+                Py_DECREF(seq);
+            }
+        }
+        if (event != Py_None) {  /* the event's coordinates are the message's */
+            PyObject *coords = PyTuple_GET_ITEM(event, E_COORDS);
+            k = PyTuple_Pack(2, PyTuple_GET_ITEM(coords, 0), PyTuple_GET_ITEM(coords, 1));
+            offset = PyTuple_GET_ITEM(coords, 2);
+            Py_INCREF(offset);
+        }
+        else {
+            PyObject *topic = PyObject_CallMethodNoArgs(msg, S_topic),
+                     *partition = topic == NULL ? NULL : PyObject_CallMethodNoArgs(msg, S_partition);
+            k = partition == NULL ? NULL : PyTuple_Pack(2, topic, partition);
+            Py_XDECREF(topic);
+            Py_XDECREF(partition);
+            if (k == NULL || (offset = PyObject_CallMethodNoArgs(msg, S_offset)) == NULL)
+                goto error;
+        }
+        if (k == NULL)
+            goto error;
+        span = PyDict_GetItemWithError(spans, k);
+        if (span == NULL) {
+            if (PyErr_Occurred() || (span = PyList_New(2)) == NULL)
+                goto error;
+            Py_INCREF(offset);
+            PyList_SET_ITEM(span, 0, offset);
+            Py_INCREF(offset);
+            PyList_SET_ITEM(span, 1, offset);
+            if (PyDict_SetItem(spans, k, span) < 0) {
+                Py_DECREF(span);
+                goto error;
+            }
+            Py_DECREF(span);
+        }
+        else {
+            int gt = PyObject_RichCompareBool(offset, PyList_GET_ITEM(span, 1), Py_GT), lt = 0;
+            if (gt < 0)
+                goto error;
+            if (gt) {
+                Py_INCREF(offset);
+                PyList_SetItem(span, 1, offset);
+            }
+            else if ((lt = PyObject_RichCompareBool(offset, PyList_GET_ITEM(span, 0), Py_LT)) < 0)
+                goto error;
+            else if (lt) {
+                Py_INCREF(offset);
+                PyList_SetItem(span, 0, offset);
+            }
+        }
+        Py_CLEAR(k);
+        Py_CLEAR(offset);
+    }
+    return Py_BuildValue("(NN)", ops, spans);
+error:
+    Py_XDECREF(k);
+    Py_XDECREF(offset);
+    Py_XDECREF(ops);
+    Py_XDECREF(spans);
+    return NULL;
+}
+
+static PyObject *tally(PyObject *self, PyObject *mapped)
+{
+    /* tally(list of Mapped) -> ({(topic, op, outcome): events}, {topic: newest source
+     * ts_ms}, {topic: its first change event}, dead letters) */
+    PyObject *counts = NULL, *newest = NULL, *firsts = NULL, *k = NULL;
+    Py_ssize_t i, dead = 0;
+    if (!PyList_CheckExact(mapped)) {
+        PyErr_SetString(PyExc_TypeError, "tally takes a list");
+        return NULL;
+    }
+    if ((counts = PyDict_New()) == NULL || (newest = PyDict_New()) == NULL || (firsts = PyDict_New()) == NULL)
+        goto error;
+    for (i = 0; i < PyList_GET_SIZE(mapped); i++) {
+        PyObject *m = PyList_GET_ITEM(mapped, i), *ev = PyTuple_GET_ITEM(m, M_EVENT), *topic, *op, *outcome,
+                 *n, *ts, *cur;
+        int failed = PyTuple_GET_ITEM(m, M_ERROR) != Py_None;
+        dead += failed;
+        if (ev == Py_None || !str_equal(PyTuple_GET_ITEM(ev, E_KIND), S_change))
+            continue;
+        topic = PyTuple_GET_ITEM(PyTuple_GET_ITEM(ev, E_COORDS), 0);
+        if (PyDict_SetDefault(firsts, topic, ev) == NULL)
+            goto error;
+        op = PyTuple_GET_ITEM(ev, E_OP);
+        if (op == Py_None)
+            op = S_empty;
+        if (failed)
+            outcome = S_dead_letter;
+        else {
+            int truth = PyObject_IsTrue(PyTuple_GET_ITEM(m, M_OPS));
+            if (truth < 0)
+                goto error;
+            outcome = truth ? S_applied : S_filtered;
+        }
+        if ((k = PyTuple_Pack(3, topic, op, outcome)) == NULL)
+            goto error;
+        cur = PyDict_GetItemWithError(counts, k);
+        if (cur == NULL && PyErr_Occurred())
+            goto error;
+        n = PyLong_FromSsize_t(cur == NULL ? 1 : PyLong_AsSsize_t(cur) + 1);
+        if (n == NULL || PyDict_SetItem(counts, k, n) < 0) {
+            Py_XDECREF(n);
+            goto error;
+        }
+        Py_DECREF(n);
+        Py_CLEAR(k);
+        ts = PyTuple_GET_ITEM(ev, E_TS);
+        if (ts != Py_None) {
+            int newer;
+            cur = PyDict_GetItemWithError(newest, topic);
+            if (cur == NULL && PyErr_Occurred())
+                goto error;
+            if (cur == NULL) {
+                PyObject *zero = PyLong_FromLong(0);
+                newer = zero == NULL ? -1 : PyObject_RichCompareBool(ts, zero, Py_GT);
+                Py_XDECREF(zero);
+            }
+            else
+                newer = PyObject_RichCompareBool(ts, cur, Py_GT);
+            if (newer < 0 || (newer && PyDict_SetItem(newest, topic, ts) < 0))
+                goto error;
+        }
+    }
+    return Py_BuildValue("(NNNn)", counts, newest, firsts, dead);
+error:
+    Py_XDECREF(k);
+    Py_XDECREF(counts);
+    Py_XDECREF(newest);
+    Py_XDECREF(firsts);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"map_batch", (PyCFunction)(void (*)(void))map_batch, METH_FASTCALL, "Decode and map a batch of messages."},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, "The types and helpers the values are made of."},
@@ -1161,6 +1334,8 @@ static PyMethodDef methods[] = {
     {"by_shape", by_shape, METH_O, "sink._by_shape"},
     {"copy_rows", (PyCFunction)(void (*)(void))copy_rows, METH_FASTCALL, "Rows in column order, and positions."},
     {"column_types", column_types, METH_O, "copy_binary.column_types"},
+    {"ops_and_spans", ops_and_spans, METH_O, "fastpath.ops_and_spans"},
+    {"tally", tally, METH_O, "fastpath.tally"},
     {"binary_copy", (PyCFunction)(void (*)(void))binary_copy, METH_FASTCALL, "A group's binary COPY stream, or None."},
     {"setup_plan", (PyCFunction)(void (*)(void))setup_plan, METH_FASTCALL, "copy_binary's markers."},
     {NULL, NULL, 0, NULL},
@@ -1179,6 +1354,7 @@ PyMODINIT_FUNC PyInit__fastmap(void)
     INTERN(S_transaction, "transaction"); INTERN(S_id, "id"); INTERN(S_name, "name"); INTERN(S_db, "db");
     INTERN(S_table, "table"); INTERN(S_ts_ms, "ts_ms"); INTERN(S_change, "change"); INTERN(S_upsert, "upsert");
     INTERN(S_int, "int"); INTERN(S_is_safe, "is_safe"); INTERN(S_delete, "delete");
+    INTERN(S_dead_letter, "dead_letter"); INTERN(S_applied, "applied"); INTERN(S_filtered, "filtered");
 #undef INTERN
     if ((ONE_THOUSAND = PyLong_FromLong(1000)) == NULL)
         return NULL;

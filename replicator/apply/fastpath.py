@@ -63,9 +63,60 @@ def available() -> bool:
     return _fastmap is not None
 
 
+def ops_and_spans(mapped: list[Mapped]) -> tuple[list[TargetOp], dict[tuple[str, int], list[int]]]:
+    """The ops of the events without an error, and each (topic, partition)'s first and
+    last offset in the batch."""
+    ops = [op for m in mapped if m.error is None for op in m.ops]
+    spans: dict[tuple[str, int], list[int]] = {}
+    for m in mapped:
+        msg = m.msg
+        k = (msg.topic(), msg.partition())
+        o = msg.offset()
+        span = spans.get(k)
+        if span is None:
+            spans[k] = [o, o]
+        elif o > span[1]:
+            span[1] = o
+        elif o < span[0]:
+            span[0] = o
+    return ops, spans
+
+
+def tally(mapped: list[Mapped]) -> tuple[dict[tuple[str, str, str], int], dict[str, int],
+                                         dict[str, ChangeEvent], int]:
+    """For the batch's metrics: events per (topic, op, outcome), the newest source
+    timestamp per topic, each topic's first change event, and the dead letters."""
+    counts: dict[tuple[str, str, str], int] = {}
+    newest: dict[str, int] = {}
+    firsts: dict[str, ChangeEvent] = {}
+    dead = 0
+    for m in mapped:
+        ev = m.event
+        if m.error is not None:
+            dead += 1
+        if ev is None or ev.kind != "change":
+            continue
+        topic = ev.coordinates.topic
+        firsts.setdefault(topic, ev)
+        k = (topic, ev.op or "", "dead_letter" if m.error is not None else ("applied" if m.ops else "filtered"))
+        counts[k] = counts.get(k, 0) + 1
+        ts = ev.source_ts_ms
+        if ts is not None and ts > newest.get(topic, 0):
+            newest[topic] = ts
+    return counts, newest, firsts, dead
+
+
+class BatchFunctions(NamedTuple):
+    ops_and_spans: Callable[[list[Mapped]], tuple[list[TargetOp], dict[tuple[str, int], list[int]]]]
+    tally: Callable[[list[Mapped]], tuple[dict, dict, dict, int]]
+
+
+PYTHON_BATCH = BatchFunctions(ops_and_spans, tally)
+
+
 def plan_functions(python: T) -> T:
-    """The planner's functions (sink.PYTHON_PLAN, a NamedTuple of them): the C core's
-    functions of the same names where it was built, else the Python ones."""
+    """`python`'s functions (a NamedTuple of them: sink.PYTHON_PLAN, PYTHON_BATCH), or the
+    C core's functions of the same names where it was built."""
     if _fastmap is None:
         return python
     return type(python)(*(getattr(_fastmap, name) for name in python._fields))
@@ -149,3 +200,8 @@ class FastMapper:
             return [self.slow(m) for m in msgs]
         self.handed_back = 0
         return _fastmap.map_batch(msgs, self.codes, self._slow)
+
+
+# the runner's per-batch bookkeeping: in C where the extension was built (the same results,
+# tests/unit/test_fastmap.py), else PYTHON_BATCH
+BATCH = plan_functions(PYTHON_BATCH)

@@ -354,9 +354,10 @@ class Runner:
     def prepare(self, msgs: list[Message]) -> Batch:
         """Decode, map and plan a consumed batch: the main thread's work (pure; no I/O)."""
         t0 = time.perf_counter()
-        batch = Batch(msgs, self.mapper.map(msgs), spans=_offset_spans(msgs))
+        mapped = self.mapper.map(msgs)
+        ops, spans = fastpath.BATCH.ops_and_spans(mapped)
+        batch = Batch(msgs, mapped, spans=spans)
         batch.fast = len(msgs) - self.mapper.handed_back
-        ops = [op for m in batch.mapped if m.error is None for op in m.ops]
         batch.n_ops = len(ops)
         try:
             # reduce and group here, while the apply thread writes the previous batch
@@ -558,24 +559,8 @@ class Runner:
     def _observe(self, batch: Batch) -> None:
         now = time.time()
         # one pass, keyed by topic; labels are resolved once per topic, not per event
-        newest: dict[str, int] = {}
-        counts: dict[tuple[str, str, str], int] = {}
-        tables: dict[str, str] = {}
-        dead = 0
-        for m in batch.mapped:
-            ev = m.event
-            if m.error is not None:
-                dead += 1
-            if ev is None or ev.kind != "change":
-                continue
-            topic = ev.coordinates.topic
-            if topic not in tables:
-                tables[topic] = ev.source_table
-            k = (topic, ev.op or "", "dead_letter" if m.error is not None else ("applied" if m.ops else "filtered"))
-            counts[k] = counts.get(k, 0) + 1
-            ts = ev.source_ts_ms
-            if ts is not None and ts > newest.get(topic, 0):
-                newest[topic] = ts
+        counts, newest, firsts, dead = fastpath.BATCH.tally(batch.mapped)
+        tables = {topic: ev.source_table for topic, ev in firsts.items()}
         # one increment per label set, not per event: labels() lookups cost microseconds
         for (topic, op, outcome), n in counts.items():
             metrics.EVENTS.labels(tables[topic], op, outcome).inc(n)
@@ -625,19 +610,8 @@ class Runner:
 
 
 def _offset_spans(msgs: list[Message]) -> dict[tuple[str, int], list[int]]:
-    """(topic, partition) -> [first offset, last offset] of a consumed batch."""
-    spans: dict[tuple[str, int], list[int]] = {}
-    for m in msgs:
-        k = (m.topic(), m.partition())
-        o = m.offset()
-        span = spans.get(k)
-        if span is None:
-            spans[k] = [o, o]
-        elif o > span[1]:
-            span[1] = o
-        elif o < span[0]:
-            span[0] = o
-    return spans
+    """(topic, partition) -> [first offset, last offset] of consumed messages."""
+    return fastpath.BATCH.ops_and_spans([Mapped(m) for m in msgs])[1]
 
 
 def _message_bytes(msgs: list[Message]) -> int:

@@ -368,3 +368,30 @@ def test_binary_copy_leaves_what_it_does_not_write_to_psycopg():
                       ([3802], ("{}",))]:  # a type it does not write (jsonb)
         assert _fastmap.binary_copy([row], [(1, 2, 3)], oids) is None, (oids, row)
     assert _fastmap.binary_copy([(1,)], [(2**64, 0)], [23]) is None  # a position beyond bigint
+
+
+# --- a batch's bookkeeping: the C core's against fastpath.PYTHON_BATCH ----------------------
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.tuples(st.sampled_from(["fast", "delete", "bad", "drift", "heartbeat"]),
+                                st.integers(min_value=0, max_value=3), st.integers(min_value=0, max_value=40),
+                                st.booleans()), max_size=25))
+def test_batch_bookkeeping_equals_the_python_functions(runner, picks):
+    from replicator import _fastmap
+
+    warm(runner)
+    msgs = []
+    for kind, partition, offset, other_topic in picks:
+        topic = "legacy_main.legacy_main.Owner" if other_topic else TOPIC
+        value = {"fast": envelope(ts_ms=1700000000000 + offset), "delete": envelope("d", None, account()),
+                 "drift": envelope(after=account(brandNew=1)), "heartbeat": {"ts_ms": 5}}.get(kind)
+        raw = b"{not json" if kind == "bad" else json.dumps(value).encode()
+        msgs.append(Message(topic=topic, partition=partition, offset=offset, key=b'{"id": 7}', value=raw))
+    mapped = runner.mapper.map(msgs)
+    # some events failed at apply time: the one-by-one path gives them an error
+    mapped = [m._replace(error=ValueError("refused")) if i % 7 == 3 else m for i, m in enumerate(mapped)]
+    py = fastpath.PYTHON_BATCH
+    ops, spans = _fastmap.ops_and_spans(mapped)
+    assert (ops, spans) == py.ops_and_spans(mapped)
+    assert _fastmap.tally(mapped) == py.tally(mapped)
