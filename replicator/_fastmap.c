@@ -26,7 +26,7 @@ static int ready = 0;
 static PyObject *S_topic, *S_partition, *S_offset, *S_key, *S_value, *S_op, *S_source, *S_before,
     *S_after, *S_connector, *S_mysql, *S_file, *S_pos, *S_row, *S_snapshot, *S_false, *S_False,
     *S_empty, *S_transaction, *S_id, *S_name, *S_db, *S_table, *S_ts_ms, *S_change, *S_upsert,
-    *S_int, *S_is_safe, *ONE_THOUSAND;
+    *S_int, *S_is_safe;
 
 /* a column program: (name, fetch kind, fetch argument, conversion kind, converter,
  * conversion parameters, default) -- fastpath.py builds them */
@@ -117,6 +117,32 @@ static int int_within(PyObject *v, long long lo, long long hi)
     return lo < x && x < hi;
 }
 
+/* the UTC datetime `ms` milliseconds after 1970-01-01, built from its fields: what
+ * datetime.fromtimestamp(ms / 1000, timezone.utc) gives for |ms| < 2**42, where the float
+ * division is exact to the microsecond (convert._EXACT_FLOAT_MS) */
+static PyObject *utc_of_epoch_ms(long long ms)
+{
+    long long days = ms / 86400000LL, rem = ms % 86400000LL, z, era, y;
+    unsigned doe, yoe, doy, mp, d, m;
+    if (rem < 0)
+        rem += 86400000LL, days -= 1;
+    /* H. Hinnant's civil_from_days */
+    z = days + 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = (long long)yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    return PyDateTimeAPI->DateTime_FromDateAndTime((int)y, (int)m, (int)d, (int)(rem / 3600000LL),
+                                                   (int)(rem / 60000LL % 60), (int)(rem / 1000LL % 60),
+                                                   (int)(rem % 1000LL * 1000LL), PyDateTime_TimeZone_UTC,
+                                                   PyDateTimeAPI->DateTimeType);
+}
+
 static PyObject *uuid_of_int(PyObject *n)
 {
     /* object.__new__(UUID) and the two slots, as keys._uuid_of_int does */
@@ -148,16 +174,13 @@ static PyObject *convert(PyObject *col, PyObject *v)
         }
         break;
     case CONV_EPOCH_MS: {
-        /* type(v) is int and v and -EXACT < v < EXACT -> fromtimestamp(v / 1000, UTC) */
+        /* type(v) is int and v and -EXACT < v < EXACT -> fromtimestamp(v / 1000, UTC), the
+         * datetime built from its fields (fastpath.column_code checked the two are those) */
         long long exact = PyLong_AsLongLong(PyTuple_GET_ITEM(params, 0));
-        if (PyLong_CheckExact(v) && PyObject_IsTrue(v) == 1 && int_within(v, -exact, exact)) {
-            PyObject *seconds = PyNumber_TrueDivide(v, ONE_THOUSAND), *out;
-            if (seconds == NULL)
-                return NULL;
-            PyObject *args[2] = {seconds, PyTuple_GET_ITEM(params, 2)};
-            out = PyObject_Vectorcall(PyTuple_GET_ITEM(params, 1), args, 2, NULL);
-            Py_DECREF(seconds);
-            return out;
+        if (PyLong_CheckExact(v) && int_within(v, -exact, exact)) {
+            long long ms = PyLong_AsLongLong(v);
+            if (ms != 0)
+                return utc_of_epoch_ms(ms);
         }
         break;
     }
@@ -1356,8 +1379,6 @@ PyMODINIT_FUNC PyInit__fastmap(void)
     INTERN(S_int, "int"); INTERN(S_is_safe, "is_safe"); INTERN(S_delete, "delete");
     INTERN(S_dead_letter, "dead_letter"); INTERN(S_applied, "applied"); INTERN(S_filtered, "filtered");
 #undef INTERN
-    if ((ONE_THOUSAND = PyLong_FromLong(1000)) == NULL)
-        return NULL;
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL)
         return NULL;

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any, NamedTuple, TypeVar
 
 from confluent_kafka import Message
@@ -134,7 +135,10 @@ def column_code(name: str, p: ColumnProgram) -> tuple[Any, ...] | None:
         conv_kind = _CONV_INT_NONZERO
     elif p.inline is not None and p.inline.kind == "epoch_ms":
         n = p.inline.names
-        if n["EXACT_NEG"] == -n["EXACT"] and n["EXACT"] < _LONG_LONG:
+        # the C core builds the datetime from its fields: only for these two, and only
+        # where the float division is exact to the microsecond (2**42 ms)
+        if (n["EXACT_NEG"] == -n["EXACT"] and n["EXACT"] <= 2**42 and n["UTC"] is timezone.utc
+                and n["fromtimestamp"] == datetime.fromtimestamp):
             conv_kind, params = _CONV_EPOCH_MS, (n["EXACT"], n["fromtimestamp"], n["UTC"])
     elif p.inline is not None and p.inline.kind == "uuid_of_int":
         n = p.inline.names

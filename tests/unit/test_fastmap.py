@@ -159,6 +159,9 @@ def assert_same(fast: list, slow: list) -> None:
         for x, y in zip(a.ops, b.ops):
             assert type(x) is type(y)
             assert [(k, type(v)) for k, v in x.values.items()] == [(k, type(v)) for k, v in y.values.items()]
+            # an aware datetime equals another of the same instant in any zone: the zone too
+            assert [(v.tzinfo, v.fold) for v in x.values.values() if isinstance(v, datetime)] == \
+                [(v.tzinfo, v.fold) for v in y.values.values() if isinstance(v, datetime)]
             assert list(map(type, x.key)) == list(map(type, y.key))
             assert type(x.position) is type(y.position) and list(map(type, x.position)) == [int] * len(x.position)
 
