@@ -486,6 +486,13 @@ static PyObject *map_batch(PyObject *self, PyObject *const *args, Py_ssize_t nar
         return NULL;
     for (i = 0; i < n; i++) {
         PyObject *msg = PyList_GET_ITEM(msgs, i), *topic, *spec, *m = NULL;
+        if (i % 64 == 63) {
+            /* a batch is tens of milliseconds of C: let the apply thread take the GIL
+             * when it asked for it (a table without Python transforms never enters the
+             * eval loop, where the interpreter would hand it over) */
+            Py_BEGIN_ALLOW_THREADS
+            Py_END_ALLOW_THREADS
+        }
         if ((topic = PyObject_CallMethodNoArgs(msg, S_topic)) == NULL)
             goto error;
         spec = topic == Py_None ? NULL : PyDict_GetItemWithError(specs, topic);
