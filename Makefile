@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo demo-slice test unit tools install stack-up stack-down clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py replicator/_fastmap.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

@@ -63,6 +63,15 @@ def test_installs_no_extra():
         assert f"[{extra}]" not in text and f"[{extra}," not in text
 
 
+def test_builds_and_requires_the_c_core():
+    copies = [a.split() for i, a in instructions() if i == "COPY" and not a.startswith("--from")]
+    assert any("setup.py" in c[:-1] for c in copies), "setup.py builds replicator/_fastmap.c"
+    runs = " ".join(a for i, a in instructions() if i == "RUN")
+    assert "gcc" in runs, "the build stage needs a C compiler for the extension"
+    assert "import replicator._fastmap" in runs, "the image build must fail without the compiled C core"
+    assert ignored("replicator/_fastmap.cpython-311-x86_64-linux-gnu.so"), "a locally built .so stays out"
+
+
 def test_entrypoint_cmd_and_port():
     ins = dict((i, a) for i, a in instructions() if i in ("ENTRYPOINT", "CMD"))
     assert json.loads(ins["ENTRYPOINT"]) == ["replicator"]
