@@ -11,8 +11,10 @@ servers sharing the machine, so that a change to the hot path can be judged in s
 CPU time of this thread, best of `--repeat` passes. Under callgrind the instruction count
 is the same run after run, whatever else the machine is doing: the main thread's count
 (`--separate-threads=yes`, file `-01`) of a run with `--repeat 2` minus that of `--repeat 1`
-is one pass. `--upto` stops after a stage (parse: orjson alone; decode; map; plan), to
-see what each adds.
+is one pass. `--upto` stops after a stage of the Python path (parse: orjson alone; decode;
+map; plan), to see what each adds. By default the runner takes the C core
+(replicator/_fastmap.c) where it can, as `replicator run` does; `--no-fast-path` measures
+the Python path alone, for the comparison.
 
 Not the apply rate: bench/apply.py is (with Kafka, the write, the offset commit).
 """
@@ -48,6 +50,9 @@ def main() -> None:
     ap.add_argument("--upto", choices=("parse", "decode", "map", "plan", "all"), default="all",
                     help="stop after this stage (all: Runner.prepare and the batch metrics), "
                          "to see what each stage adds")
+    ap.add_argument("--no-fast-path", dest="fast_path", action="store_false",
+                    help="every event through the Python path (REPLICATOR_FAST_PATH=false), to compare "
+                         "with the C core (replicator/_fastmap.c)")
     args = ap.parse_args()
     keys = args.keys or args.events * 3 // 4
     configure("console", "warning")
@@ -56,7 +61,8 @@ def main() -> None:
             for i, (k, v) in enumerate(workload.events(0, args.events, keys))]
     # nothing connects: the consumer and producer are created but never polled
     settings = Settings(kafka_bootstrap_servers="127.0.0.1:9", kafka_group_id="bench_hot_path",
-                        target_dsn="postgresql://unused", metrics_port=0, batch_max_events=args.batch)
+                        target_dsn="postgresql://unused", metrics_port=0, batch_max_events=args.batch,
+                        fast_path=args.fast_path)
     runner = Runner(settings, workload.mappings())
     quiet_garbage_collector()  # as Runner.run has it
     best = float("inf")
@@ -74,7 +80,8 @@ def main() -> None:
                 raise SystemExit(f"{len(failed)} events failed to map, the first: {failed[:1]!r}")
             del batch
         best = min(best, time.thread_time() - t0)
-    print(f"{args.events} events in batches of {args.batch}, up to {args.upto}: "
+    print(f"{args.events} events in batches of {args.batch}, up to {args.upto}, "
+          f"{'C core' if args.fast_path and runner.mapper.codes else 'Python path'}: "
           f"{best / args.events * 1e6:.2f} us of main-thread CPU per event, best of {args.repeat}")
     print(f"main_thread_us_per_event={best / args.events * 1e6:.2f}")
 
