@@ -85,6 +85,15 @@ tables:
           plan: {from: plan, default: free}
         on_delete: hard
   - source: legacy_main
+    table: Tag
+    key: [id]
+    targets:
+      - table: app.tags
+        columns:
+          id: {key: id}
+          label: label
+        on_delete: soft
+  - source: legacy_main
     table: Packed
     key: [id]
     targets:
@@ -114,7 +123,7 @@ def test_the_extension_is_built():
 
 def test_eligible_tables(runner):
     # the packed column has no program: that table takes the Python path
-    assert runner.mapper.tables == ["legacy_main.Account", "legacy_main.Owner"]
+    assert runner.mapper.tables == ["legacy_main.Account", "legacy_main.Owner", "legacy_main.Tag"]
 
 
 def account(**over: Any) -> dict[str, Any]:
@@ -177,10 +186,13 @@ def test_canonical_changes_are_taken_by_the_c_core(runner):
     msgs = [message(envelope(op, account(id=i, createdAt=1700000000000 + i * 997)), {"id": i}, offset=i)
             for i, op in enumerate(["c", "u", "r"] * 20)]
     msgs.append(message(envelope("c", account(id=99)), topic="legacy_main.legacy_main.Owner"))
+    # a soft-delete target without a soft_delete rule: deleted_at is NULL while the row exists
+    msgs.append(message(envelope("u", {"id": 5, "label": "x"}, table="Tag"), topic="legacy_main.legacy_main.Tag"))
     fast, slow, handed_back = both(runner, msgs)
     assert_same(fast, slow)
     assert handed_back == 1  # only the Owner event: its row does not match the Owner mapping's columns
-    assert all(m.error is None and len(m.ops) == 2 for m in fast[:-1])
+    assert all(m.error is None and len(m.ops) == 2 for m in fast[:-2])
+    assert fast[-1].ops[0].values == {"id": fast[-1].ops[0].key[0], "label": "x", "deleted_at": None}
 
 
 HANDED_BACK = {
