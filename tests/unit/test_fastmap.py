@@ -410,3 +410,32 @@ def test_batch_bookkeeping_equals_the_python_functions(runner, picks):
     ops, spans = _fastmap.ops_and_spans(mapped)
     assert (ops, spans) == py.ops_and_spans(mapped)
     assert _fastmap.tally(mapped) == py.tally(mapped)
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
+                           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+                           max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=st.sampled_from(["op", "source", "after", "before", "transaction", "ts_ms", "source.connector",
+                              "source.file", "source.pos", "source.row", "source.snapshot", "source.name",
+                              "source.db", "source.table", "source.ts_ms", "after.id", "after.email",
+                              "after.createdAt", "after.active", "after.ownerId", "after.isDeleted", "after.nick"]),
+       value=json_values, drop=st.booleans())
+def test_any_field_of_any_json_type_maps_as_the_python_path_does(runner, where, value, drop):
+    # the C core reads Python objects of any type without crashing, and hands back what
+    # it does not expect: a field replaced by any JSON value, or missing
+    warm(runner)
+    env = envelope("u", account())
+    *parents, leaf = where.split(".")
+    node = env
+    for p in parents:
+        node = node[p]
+    if drop:
+        node.pop(leaf, None)
+    else:
+        node[leaf] = value
+    fast, slow, _ = both(runner, [message(env)])
+    assert_same(fast, slow)
