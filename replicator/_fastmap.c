@@ -498,7 +498,12 @@ static PyObject *map_batch(PyObject *self, PyObject *const *args, Py_ssize_t nar
         spec = topic == Py_None ? NULL : PyDict_GetItemWithError(specs, topic);
         if (spec != NULL) {
             m = fast_one(msg, topic, spec);
-            if (m == NULL)
+            /* an Exception sends the message to the Python path, which raises it again
+             * with its context (or takes what this file does not); a BaseException that
+             * is not one (KeyboardInterrupt from a signal handler, SystemExit) and
+             * MemoryError stop the batch, as they stop the Python path */
+            if (m == NULL && PyErr_Occurred() && PyErr_ExceptionMatches(PyExc_Exception)
+                && !PyErr_ExceptionMatches(PyExc_MemoryError))
                 PyErr_Clear();
         }
         Py_DECREF(topic);

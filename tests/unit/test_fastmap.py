@@ -38,6 +38,8 @@ TOPIC = "legacy_main.legacy_main.Account"
 def _initials(first: Any, last: Any) -> Any:
     if first == "boom":
         raise ValueError("a transform refusing a value")
+    if first == "interrupt":
+        raise KeyboardInterrupt  # as a signal handler may raise inside any Python code
     return None if first is None and last is None else f"{(first or '?')[:1]}{(last or '?')[:1]}"
 
 
@@ -219,6 +221,17 @@ def test_what_the_c_core_hands_back_maps_as_before(runner, case):
     fast, slow, handed_back = both(runner, [message(HANDED_BACK[case])])
     assert_same(fast, slow)
     assert handed_back == 1
+
+
+def test_a_base_exception_in_a_transform_is_not_swallowed(runner):
+    # the C core hands an Exception back to the Python path; a KeyboardInterrupt (or
+    # SystemExit) raised in a transform stops the batch, as it stops the Python path
+    warm(runner)
+    msg = message(envelope(after=account(first="interrupt")))
+    with pytest.raises(KeyboardInterrupt):
+        runner._map(msg)
+    with pytest.raises(KeyboardInterrupt):
+        runner.mapper.map([message(envelope()), msg])
 
 
 def test_bytes_that_are_not_an_envelope(runner):
