@@ -1361,6 +1361,64 @@ error:
     return NULL;
 }
 
+/* split_ops(ops, n) -> [[TargetOp] * n]: fastpath.split_ops. A key's shard is its parts'
+ * hashes folded (hash(uuid) is hash(uuid.int): read here without the Python-level
+ * UUID.__hash__ call); the same key always lands in the same shard, in batch order */
+static PyObject *split_ops(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *ops, *out = NULL;
+    Py_ssize_t n, i, j;
+    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PyLong_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "split_ops(list of ops, int)");
+        return NULL;
+    }
+    ops = args[0];
+    n = PyLong_AsSsize_t(args[1]);
+    if (n < 1) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "split_ops needs at least one shard");
+        return NULL;
+    }
+    if ((out = PyList_New(n)) == NULL)
+        return NULL;
+    for (j = 0; j < n; j++) {
+        PyObject *shard = PyList_New(0);
+        if (shard == NULL)
+            goto error;
+        PyList_SET_ITEM(out, j, shard);
+    }
+    for (i = 0; i < PyList_GET_SIZE(ops); i++) {
+        PyObject *op = PyList_GET_ITEM(ops, i), *key;
+        unsigned long long h = 0;
+        if (!PyTuple_Check(op) || PyTuple_GET_SIZE(op) != OP_FIELDS || !PyTuple_Check(key = PyTuple_GET_ITEM(op, OP_KEY))) {
+            PyErr_SetString(PyExc_TypeError, "split_ops takes TargetOps");
+            goto error;
+        }
+        for (j = 0; j < PyTuple_GET_SIZE(key); j++) {
+            PyObject *part = PyTuple_GET_ITEM(key, j);
+            Py_hash_t ph;
+            if (T_UUID != NULL && Py_TYPE(part) == (PyTypeObject *)T_UUID) {
+                PyObject *v = PyObject_GetAttr(part, S_int);
+                if (v == NULL)
+                    goto error;
+                ph = PyObject_Hash(v);
+                Py_DECREF(v);
+            }
+            else
+                ph = PyObject_Hash(part);
+            if (ph == -1 && PyErr_Occurred())
+                goto error;
+            h = h * 1000003ULL ^ (unsigned long long)ph;
+        }
+        if (PyList_Append(PyList_GET_ITEM(out, (Py_ssize_t)(h % (unsigned long long)n)), op) < 0)
+            goto error;
+    }
+    return out;
+error:
+    Py_XDECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"map_batch", (PyCFunction)(void (*)(void))map_batch, METH_FASTCALL, "Decode and map a batch of messages."},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, "The types and helpers the values are made of."},
@@ -1371,6 +1429,7 @@ static PyMethodDef methods[] = {
     {"column_types", column_types, METH_O, "copy_binary.column_types"},
     {"ops_and_spans", ops_and_spans, METH_O, "fastpath.ops_and_spans"},
     {"tally", tally, METH_O, "fastpath.tally"},
+    {"split_ops", (PyCFunction)(void (*)(void))split_ops, METH_FASTCALL, "fastpath.split_ops"},
     {"binary_copy", (PyCFunction)(void (*)(void))binary_copy, METH_FASTCALL, "A group's binary COPY stream, or None."},
     {"setup_plan", (PyCFunction)(void (*)(void))setup_plan, METH_FASTCALL, "copy_binary's markers."},
     {NULL, NULL, 0, NULL},

@@ -107,12 +107,39 @@ def tally(mapped: list[Mapped]) -> tuple[dict[tuple[str, str, str], int], dict[s
     return counts, newest, firsts, dead
 
 
+_HASH_MASK = 2**64 - 1
+
+
+def key_hash(key: tuple[Any, ...]) -> int:
+    """A target key's shard hash: its parts' hashes folded, as unsigned 64-bit. The same
+    key gives the same hash within a process, which is all a batch's split needs (each
+    batch's shards commit before the next batch is split). A UUID part is hashed by its
+    int, which is what UUID.__hash__ returns."""
+    h = 0
+    for part in key:
+        ph = hash(part.int) if type(part) is uuid.UUID else hash(part)
+        h = ((h * 1000003) ^ (ph & _HASH_MASK)) & _HASH_MASK
+    return h
+
+
+def split_ops(ops: list[TargetOp], n: int) -> list[list[TargetOp]]:
+    """A batch's ops in `n` shards by target key (shards.py), each in batch order: every
+    op of one key, whatever its table or contributor, lands in the same shard."""
+    if n < 1:
+        raise ValueError("split_ops needs at least one shard")
+    shards: list[list[TargetOp]] = [[] for _ in range(n)]
+    for op in ops:
+        shards[key_hash(op.key) % n].append(op)
+    return shards
+
+
 class BatchFunctions(NamedTuple):
     ops_and_spans: Callable[[list[Mapped]], tuple[list[TargetOp], dict[tuple[str, int], list[int]]]]
     tally: Callable[[list[Mapped]], tuple[dict, dict, dict, int]]
+    split_ops: Callable[[list[TargetOp], int], list[list[TargetOp]]]
 
 
-PYTHON_BATCH = BatchFunctions(ops_and_spans, tally)
+PYTHON_BATCH = BatchFunctions(ops_and_spans, tally, split_ops)
 
 
 def plan_functions(python: T) -> T:

@@ -345,6 +345,51 @@ def test_planning_functions_equal_the_python_ones(ops):
         assert _fastmap.column_types(rows) == py.column_types(rows)
 
 
+_split_keys = st.one_of(
+    st.tuples(st.sampled_from(_UUIDS)),
+    st.tuples(st.integers(min_value=-2**70, max_value=2**70)),
+    st.tuples(st.text(max_size=4), st.one_of(st.none(), st.integers(), st.booleans())),
+    st.just(()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=st.lists(target_ops(), max_size=40), keys=st.lists(_split_keys, min_size=1, max_size=40),
+       n=st.integers(min_value=1, max_value=5))
+def test_split_ops_equals_the_python_function_and_keeps_a_key_in_one_shard(ops, keys, n):
+    from replicator import _fastmap
+
+    ops = [op._replace(key=keys[i % len(keys)]) for i, op in enumerate(ops)]
+    shards = _fastmap.split_ops(ops, n)
+    assert shards == fastpath.PYTHON_BATCH.split_ops(ops, n)
+    assert len(shards) == n
+    # every op once, each shard in batch order, and every op of a key in one shard
+    assert sorted(id(o) for shard in shards for o in shard) == sorted(map(id, ops))
+    for shard in shards:
+        positions = [next(i for i, o in enumerate(ops) if o is op) for op in shard]
+        assert positions == sorted(positions)
+    owner = {}
+    for j, shard in enumerate(shards):
+        for op in shard:
+            assert owner.setdefault(op.key, j) == j
+    # a UUID part hashes as its int, so a key of UUIDs lands where its ints would
+    uuid_ops = [op._replace(key=(u,)) for op, u in zip(ops, _UUIDS)]
+    assert [len(s) for s in _fastmap.split_ops(uuid_ops, n)] == \
+        [len(s) for s in _fastmap.split_ops([op._replace(key=(op.key[0].int,)) for op in uuid_ops], n)]
+
+
+def test_split_ops_refuses_what_is_not_a_batch():
+    from replicator import _fastmap
+
+    with pytest.raises(ValueError):
+        _fastmap.split_ops([], 0)
+    with pytest.raises(ValueError):
+        fastpath.PYTHON_BATCH.split_ops([], 0)
+    with pytest.raises(TypeError):
+        _fastmap.split_ops([("not", "an", "op")], 2)
+    with pytest.raises(TypeError):  # an unhashable key part: as hash() refuses it
+        _fastmap.split_ops([TargetOp("t", "upsert", ([1],), {}, "c", (1,), (), "s", True, True)], 2)
+
+
 def test_column_types_markers():
     from replicator import _fastmap
     from replicator.apply.copy_binary import BeyondInt2, BeyondInt4, NaiveDatetime, column_types
