@@ -76,7 +76,7 @@ def main() -> None:
             batch = runner.prepare(part)
             runner._observe(batch)
             failed = [m.error for m in batch.mapped if m.error is not None]
-            if failed or batch.plan is None:  # a figure for events that fail says nothing
+            if failed or batch.plans is None:  # a figure for events that fail says nothing
                 raise SystemExit(f"{len(failed)} events failed to map, the first: {failed[:1]!r}")
             del batch
         best = min(best, time.thread_time() - t0)

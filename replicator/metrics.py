@@ -36,6 +36,9 @@ DIRECT_COPIED = Counter("replicator_direct_copy_rows_total",
                         "Rows the source created, COPYed straight into their table (no upsert needed)")
 DIRECT_FALLBACKS = Counter("replicator_direct_copy_fallbacks_total",
                            "Direct COPYs that met an existing row (replay, re-snapshot, dual write) and were upserted")
+SHARD_FALLBACKS = Counter("replicator_shard_fallbacks_total",
+                          "Batches whose parallel write over several connections failed and that were "
+                          "written again in one transaction on one connection (apply/shards.py)", ["reason"])
 UNPARKED = Counter("replicator_unparked_writes_total",
                    "Parked writes applied once their target row existed")
 ASSIGNED_PARTITIONS = Gauge("replicator_assigned_partitions", "Partitions assigned to this process")

@@ -35,6 +35,7 @@ from replicator.apply.batching import BatchBudget
 from replicator.apply.dlq import DeadLetter, DeadLetterWriter
 from replicator.apply import fastpath
 from replicator.apply.fastpath import FastMapper, Mapped
+from replicator.apply.shards import ShardWriters
 from replicator.apply.sink import ApplyStats, PostgresSink, WritePlan, WritePlanner
 from replicator.config import Settings
 from replicator.errors import (ApplyError, DurabilityError, ReplicatorError, SchemaDriftError, TransientError,
@@ -53,7 +54,8 @@ class Batch:
 
     msgs: list[Message]
     mapped: list[Mapped]
-    plan: WritePlan | None = None  # None: write event by event (planning failed)
+    # one plan per shard of the batch's ops (shards.py); None: write event by event (planning failed)
+    plans: list[WritePlan] | None = None
     spans: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # first, last offset
     n_ops: int = 0
     fast: int = 0  # events the C core decoded and mapped (fastpath.py)
@@ -88,6 +90,7 @@ class Runner:
         self.conn: psycopg.Connection | None = None
         self.sink: PostgresSink | None = None
         self.planner = WritePlanner(mappings)
+        self.shards = ShardWriters(settings.target_dsn, mappings, settings.apply_connections)
         # decode + map: the common case in C (fastpath.py), the rest by self._map
         self.mapper = FastMapper(mappings, self._map, enabled=settings.fast_path)
         self.last_progress = time.monotonic()
@@ -159,6 +162,7 @@ class Runner:
             except Exception:  # noqa: BLE001 - the connection is already broken
                 pass
         self.conn, self.sink = None, None
+        self.shards.close()
 
     def prepare_target(self) -> None:
         def prepare() -> None:
@@ -315,6 +319,7 @@ class Runner:
             self.consumer.close()  # leaves the group so partitions move at once
         finally:
             self._reset_connection()
+            self.shards.shutdown()
         log.info("replicator.stopped", events=self.totals.events, changes=self.totals.changes,
                  dead_letters=self.totals.dead_letters)
 
@@ -360,8 +365,9 @@ class Runner:
         batch.fast = len(msgs) - self.mapper.handed_back
         batch.n_ops = len(ops)
         try:
-            # reduce and group here, while the apply thread writes the previous batch
-            batch.plan = self.planner.plan(ops)
+            # split, reduce and group here, while the apply thread writes the previous batch
+            shards = fastpath.BATCH.split_ops(ops, self.s.apply_connections) if self.s.apply_connections > 1 else [ops]
+            batch.plans = [self.planner.plan(shard) for shard in shards if shard]
         except Exception as exc:  # noqa: BLE001 - a bug in planning: isolate the event responsible
             log.warning("replicator.plan_failed", error=str(exc)[:300], events=len(msgs))
         batch.map_s = time.perf_counter() - t0
@@ -418,23 +424,40 @@ class Runner:
             return
         t0 = time.perf_counter()
         self._require_idle(batch, "before")
-        if batch.plan is None:
+        if batch.plans is None:
             stats = self._apply_one_by_one(batch.mapped)
         else:
+            # the shards at once, each in its own transaction (shards.py); None: a single
+            # shard, or the parallel write failed: the whole batch in one transaction here
             try:
-                with self.conn.transaction():
-                    stats = self.sink.execute(batch.plan)
-            except psycopg.Error as exc:
-                self.sink.forget_stages()
-                err = classify_db_error(exc)
-                if err.transient:
-                    self._reset_connection()
-                    raise err from exc
-                # a terminal refusal in the batch: find the events responsible, one by one
-                log.warning("replicator.batch_refused", error=str(err), events=len(batch.mapped))
-                stats = self._apply_one_by_one(batch.mapped)
+                stats = self.shards.execute(self.sink, batch.plans)
+            except DurabilityError as exc:  # a connection held a transaction before the batch's
+                self._reset_connection()
+                raise DurabilityError(str(exc), positions=_positions(batch)) from exc
+            if stats is None:
+                stats = self._apply_in_one_transaction(batch)
         self._require_idle(batch, "after")
         self._record(stats, batch.n_ops, time.perf_counter() - t0)
+
+    def _apply_in_one_transaction(self, batch: Batch) -> ApplyStats:
+        """Every shard's plan in one transaction on the runner's connection; a terminal
+        refusal sends the batch event by event, a transient one is raised for a retry."""
+        assert self.conn is not None and self.sink is not None and batch.plans is not None
+        try:
+            with self.conn.transaction():
+                stats = ApplyStats()
+                for plan in batch.plans:
+                    stats.add(self.sink.execute(plan))
+        except psycopg.Error as exc:
+            self.sink.forget_stages()
+            err = classify_db_error(exc)
+            if err.transient:
+                self._reset_connection()
+                raise err from exc
+            # a terminal refusal in the batch: find the events responsible, one by one
+            log.warning("replicator.batch_refused", error=str(err), events=len(batch.mapped))
+            stats = self._apply_one_by_one(batch.mapped)
+        return stats
 
     def _require_idle(self, batch: Batch, when: str) -> None:
         """The connection holds no transaction between batches. If a statement outside
@@ -450,7 +473,7 @@ class Runner:
         self._reset_connection()  # rolls back whatever the open transaction held
         raise DurabilityError(f"the target connection was in transaction state {status.name} {when} a batch's "
                               "transaction, so its commit could not be trusted; offsets not committed",
-                              positions=",".join(f"{t}[{p}]@{a}-{b}" for (t, p), (a, b) in batch.spans.items()))
+                              positions=_positions(batch))
 
     def _apply_one_by_one(self, mapped: list[Mapped]) -> ApplyStats:
         assert self.conn is not None and self.sink is not None
@@ -461,12 +484,7 @@ class Runner:
                     continue
                 try:
                     with self.conn.transaction():  # a savepoint per event
-                        st = self.sink.apply(m.ops)
-                    total.upserted += st.upserted
-                    total.deleted += st.deleted
-                    total.stale += st.stale
-                    total.copied += st.copied
-                    total.direct_fallbacks += st.direct_fallbacks
+                        total.add(self.sink.apply(m.ops))
                 except psycopg.Error as exc:
                     self.sink.forget_stages()
                     err = classify_db_error(exc, table=m.ops[0].table, key=m.ops[0].legacy_key,
@@ -607,6 +625,11 @@ class Runner:
                 raise TransientError(f"stopping while {stage} kept failing: {err}")
             time.sleep(delay)
             delay = min(delay * 2, self.s.retry_max_backoff_s)
+
+
+def _positions(batch: Batch) -> str:
+    """The batch's offsets, as an error names them: topic[partition]@first-last, ..."""
+    return ",".join(f"{t}[{p}]@{a}-{b}" for (t, p), (a, b) in batch.spans.items())
 
 
 def _offset_spans(msgs: list[Message]) -> dict[tuple[str, int], list[int]]:

@@ -36,7 +36,7 @@ a fallback the direct path rests for a doubling number of groups of that contrib
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from operator import itemgetter
 from typing import Any, Callable, Literal, NamedTuple
 
@@ -91,6 +91,14 @@ class ApplyStats:
     parked: int = 0  # writes of non-creating contributors whose row does not exist yet, kept for later
     unparked: int = 0  # parked writes applied because their row now exists
     per_table: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: ApplyStats) -> None:
+        """Count `other`'s writes in these (a batch written as several plans or events)."""
+        for f in fields(self):
+            if f.name != "per_table":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for table, n in other.per_table.items():
+            self.per_table[table] = self.per_table.get(table, 0) + n
 
 
 def reduce_ops(ops: Iterable[TargetOp]) -> list[TargetOp]:

@@ -37,16 +37,18 @@ def developer_messages(db: str, n: int) -> list[Message]:
     return out
 
 
-def test_a_batch_inside_a_leaked_transaction_is_refused_and_nothing_is_acknowledged(stack):
+@pytest.mark.parametrize("connections", [1, 2])
+def test_a_batch_inside_a_leaked_transaction_is_refused_and_nothing_is_acknowledged(stack, connections):
     db = unique("durable_")
     tgt = create_target_db(stack, [REPO_ROOT / "config" / "target" / "slice.sql"])
     ms = load_mappings([REPO_ROOT / "config" / "mappings"], env={"LEGACY_MAIN_DATABASE": db})
     s = Settings(kafka_bootstrap_servers="127.0.0.1:9", kafka_group_id=unique("g_"),
-                 target_dsn=stack.postgres.dsn(tgt), metrics_port=0)
+                 target_dsn=stack.postgres.dsn(tgt), metrics_port=0, apply_connections=connections)
     runner = Runner(s, ms)
     runner.prepare_target()
     batch = runner.prepare(developer_messages(db, 20))
     assert batch.n_ops == 20
+    assert len(batch.plans) == connections  # 20 keys: every shard has some
 
     def committed_rows() -> int:
         with psycopg.connect(stack.postgres.dsn(tgt), autocommit=True) as other:
@@ -74,7 +76,11 @@ def test_a_batch_inside_a_leaked_transaction_is_refused_and_nothing_is_acknowled
     runner._require_idle = check_then_leak
     with pytest.raises(DurabilityError) as info:
         runner._apply(batch)
-    assert "INTRANS after" in str(info.value)
+    # one connection: found after the batch's "commit"; in shards (apply/shards.py), each
+    # shard's connection is checked before its transaction
+    assert ("INTRANS after" if connections == 1 else "shard 0 was in transaction state INTRANS before") \
+        in str(info.value)
+    assert "Developer[0]@0-19" in str(info.value)
     assert committed_rows() == 0  # the batch was a savepoint of the leaked transaction
     runner._require_idle = check
 
