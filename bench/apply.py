@@ -190,6 +190,8 @@ def main() -> None:
     ap.add_argument("--profile", help="write a cProfile of the apply run to this file")
     ap.add_argument("--no-fast-path", dest="fast_path", action="store_false",
                     help="decode and map every event in Python (REPLICATOR_FAST_PATH=false), to compare with the C core")
+    ap.add_argument("--apply-connections", type=int, default=Settings.model_fields["apply_connections"].default,
+                    help="REPLICATOR_APPLY_CONNECTIONS: connections a batch is written over at once (apply/shards.py)")
     ap.add_argument("--replay", action="store_true",
                     help="also apply the topic twice into one target: the second pass replays every event "
                          "over rows that exist (a rewound consumer, a re-snapshot)")
@@ -224,7 +226,7 @@ def main() -> None:
         results.append(res)
         ceiling = (os.cpu_count() or 1) / (res["total_cpu_us"] / 1e6)
         print(f"round {r} CPU per event: apply process {res['cpu_us']:.1f} us (main thread {res['main_cpu_us']:.1f}), "
-              f"PostgreSQL backend {res['pg_cpu_us']:.1f} us, broker {res['broker_cpu_us']:.1f} us; "
+              f"PostgreSQL backends {res['pg_cpu_us']:.1f} us, broker {res['broker_cpu_us']:.1f} us; "
               f"{os.cpu_count()} cores / {res['total_cpu_us']:.1f} us = a ceiling of {ceiling:,.0f} events/s, "
               f"reached {res['apply_rate'] / ceiling:.2f}", flush=True)
         print(f"round {r}: {res['events']} events -> {res['rows']} rows; apply {res['apply_rate']:,.0f} events/s "
@@ -238,7 +240,9 @@ def main() -> None:
     apply_rate = max(r["apply_rate"] for r in results)
     copy_rate = max(r["copy_rate"] for r in results)
     print(f"the sink's execute + commit alone (the same events decoded, mapped and planned beforehand; "
-          f"no Kafka): {stages['sink']:,.0f} events/s; the best apply round is {apply_rate / stages['sink']:.2f} of it")
+          f"no Kafka): {stages['sink']:,.0f} events/s on one connection, {stages['sink_shards']:,.0f} over "
+          f"{args.apply_connections} (shards.py); the best apply round is "
+          f"{apply_rate / max(stages['sink'], stages['sink_shards']):.2f} of the faster")
     print("each stage alone, one thread, no Kafka (events/s, and as a ratio to the best COPY): "
           + ", ".join(f"{label} {stages[k]:,.0f} ({stages[k] / copy_rate:.2f}x)" for k, label in (
               ("parse", "orjson.loads of the values alone"), ("decode_map", "decode + map"),
@@ -270,29 +274,35 @@ def stage_rates(stack: Stack, workload: Workload, args) -> dict[str, float]:
     """Each stage alone, in this one thread, without Kafka, over the same events: the JSON
     parse of the message values alone (orjson.loads: no stage of any design that reads
     Debezium JSON in Python is cheaper), decode + map (the runner's main thread), planning,
-    and the sink's execute + commit (what PostgreSQL alone allows). Events per second."""
+    and the sink's execute + commit (what PostgreSQL alone allows), on one connection and
+    over `--apply-connections` (each into its own target). Events per second."""
     import orjson
 
     from confluent_kafka import Message
 
-    from replicator.apply.fastpath import FastMapper, Mapped
+    from pydantic import SecretStr
+
+    from replicator.apply.fastpath import BATCH, FastMapper, Mapped
+    from replicator.apply.shards import ShardWriters
     from replicator.apply.sink import PostgresSink
     from replicator.events import decode_message
     from replicator.runtime import quiet_garbage_collector
 
-    tgt = create_target_db(stack, workload.ddl)
+    tgt, tgt_shards = create_target_db(stack, workload.ddl), create_target_db(stack, workload.ddl)
     ms = workload.mappings()
 
     def python_path(m: Message) -> Mapped:
         ev = decode_message(m.topic(), m.partition(), m.offset(), m.key(), m.value())
         return Mapped(m, ev, ms.map_event(ev))
     mapper = FastMapper(ms, python_path, enabled=args.fast_path)  # as the runner maps
-    spent = dict.fromkeys(("parse", "decode_map", "plan", "sink"), 0.0)
+    spent = dict.fromkeys(("parse", "decode_map", "plan", "sink", "sink_shards"), 0.0)
     quiet_garbage_collector()  # as the runner's process has it
-    with psycopg.connect(stack.postgres.dsn(tgt)) as conn:
-        sink = PostgresSink(conn, ms)
-        sink.prepare()
-        conn.commit()
+    writers = ShardWriters(SecretStr(stack.postgres.dsn(tgt_shards)), ms, args.apply_connections)
+    with psycopg.connect(stack.postgres.dsn(tgt)) as conn, psycopg.connect(stack.postgres.dsn(tgt_shards)) as conn2:
+        sink, sink_shards = PostgresSink(conn, ms), PostgresSink(conn2, ms)
+        for sk in (sink, sink_shards):
+            sk.prepare()
+            sk.conn.commit()
         # one batch at a time: the chunks workload's plans would not all fit in memory
         for start in range(0, args.events, args.batch):
             stop = min(start + args.batch, args.events)
@@ -309,10 +319,19 @@ def stage_rates(stack: Stack, workload: Workload, args) -> dict[str, float]:
             with conn.transaction():
                 sink.execute(plan)
             t4 = time.perf_counter()
-            for stage, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            plans = [sink_shards.planner.plan(shard) for shard in BATCH.split_ops(ops, args.apply_connections) if shard]
+            t5 = time.perf_counter()
+            if writers.execute(sink_shards, plans) is None:  # one shard, or a fallback: as the runner does
+                with conn2.transaction():
+                    for p in plans:
+                        sink_shards.execute(p)
+            t6 = time.perf_counter()
+            for stage, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t6 - t5)):
                 spent[stage] += dt
+    writers.shutdown()
     with psycopg.connect(stack.postgres.dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{tgt}" WITH (FORCE)')
+        for db in (tgt, tgt_shards):
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     return {stage: args.events / s for stage, s in spent.items()}
 
 
@@ -326,14 +345,14 @@ def one_round(target_dsn: str, bootstrap: str, workload: Workload, args) -> dict
     s = Settings(kafka_bootstrap_servers=bootstrap, kafka_group_id=unique("bench_"), target_dsn=target_dsn,
                  kafka_session_timeout_ms=6000, metrics_port=0, batch_max_events=args.batch,
                  batch_max_bytes=int(args.batch_mb * 1024 * 1024), stop_after_idle_s=3.0,
-                 fast_path=args.fast_path)
+                 fast_path=args.fast_path, apply_connections=args.apply_connections)
     marks: dict[str, float] = {}
     broker_pid = Stack.from_env().broker.pid()
 
     def cpu_marks() -> dict[str, float]:
-        """CPU seconds so far: this process, its main thread, its PostgreSQL backend, the broker."""
-        pg_pid = runner.conn.info.backend_pid if runner.conn is not None else None
-        return {"proc": time.process_time(), "main": time.thread_time(), "pg": proc_cpu_s(pg_pid),
+        """CPU seconds so far: this process, its main thread, its PostgreSQL backends, the broker."""
+        pg_pids = ([runner.conn.info.backend_pid] if runner.conn is not None else []) + runner.shards.backend_pids()
+        return {"proc": time.process_time(), "main": time.thread_time(), "pg": sum(map(proc_cpu_s, pg_pids)),
                 "broker": proc_cpu_s(broker_pid)}
 
     def on_batch(totals) -> None:  # in the main thread, after each batch's commit
