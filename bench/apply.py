@@ -198,6 +198,7 @@ def main() -> None:
     args = ap.parse_args()
     args.events = args.events or (200_000 if args.workload == "users" else 20_000)
     args.keys = args.keys or args.events * 3 // 4
+    args.shard_connections = max(2, args.apply_connections)  # for the sink-alone figure in shards
     stack = Stack.from_env()
     stack.up(echo=lambda _l: None)
 
@@ -241,7 +242,7 @@ def main() -> None:
     copy_rate = max(r["copy_rate"] for r in results)
     print(f"the sink's execute + commit alone (the same events decoded, mapped and planned beforehand; "
           f"no Kafka): {stages['sink']:,.0f} events/s on one connection, {stages['sink_shards']:,.0f} over "
-          f"{args.apply_connections} (shards.py); the best apply round is "
+          f"{args.shard_connections} (shards.py); the best apply round is "
           f"{apply_rate / max(stages['sink'], stages['sink_shards']):.2f} of the faster")
     print("each stage alone, one thread, no Kafka (events/s, and as a ratio to the best COPY): "
           + ", ".join(f"{label} {stages[k]:,.0f} ({stages[k] / copy_rate:.2f}x)" for k, label in (
@@ -275,7 +276,8 @@ def stage_rates(stack: Stack, workload: Workload, args) -> dict[str, float]:
     parse of the message values alone (orjson.loads: no stage of any design that reads
     Debezium JSON in Python is cheaper), decode + map (the runner's main thread), planning,
     and the sink's execute + commit (what PostgreSQL alone allows), on one connection and
-    over `--apply-connections` (each into its own target). Events per second."""
+    in shards over `--apply-connections` of them, at least 2 (each into its own target).
+    Events per second."""
     import orjson
 
     from confluent_kafka import Message
@@ -297,7 +299,7 @@ def stage_rates(stack: Stack, workload: Workload, args) -> dict[str, float]:
     mapper = FastMapper(ms, python_path, enabled=args.fast_path)  # as the runner maps
     spent = dict.fromkeys(("parse", "decode_map", "plan", "sink", "sink_shards"), 0.0)
     quiet_garbage_collector()  # as the runner's process has it
-    writers = ShardWriters(SecretStr(stack.postgres.dsn(tgt_shards)), ms, args.apply_connections)
+    writers = ShardWriters(SecretStr(stack.postgres.dsn(tgt_shards)), ms, args.shard_connections)
     with psycopg.connect(stack.postgres.dsn(tgt)) as conn, psycopg.connect(stack.postgres.dsn(tgt_shards)) as conn2:
         sink, sink_shards = PostgresSink(conn, ms), PostgresSink(conn2, ms)
         for sk in (sink, sink_shards):
@@ -319,7 +321,7 @@ def stage_rates(stack: Stack, workload: Workload, args) -> dict[str, float]:
             with conn.transaction():
                 sink.execute(plan)
             t4 = time.perf_counter()
-            plans = [sink_shards.planner.plan(shard) for shard in BATCH.split_ops(ops, args.apply_connections) if shard]
+            plans = [sink_shards.planner.plan(shard) for shard in BATCH.split_ops(ops, args.shard_connections) if shard]
             t5 = time.perf_counter()
             if writers.execute(sink_shards, plans) is None:  # one shard, or a fallback: as the runner does
                 with conn2.transaction():

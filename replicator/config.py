@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     log_format: str = Field("auto", description="json, console, or auto (console on a terminal)")
     log_level: str = Field("info", description="debug, info, warning, error")
     suspend_foreign_keys: bool = Field(True, description="drop (and record) FKs between mapped target tables at start; restore them at cutover with `replicator target fks restore`")
-    apply_connections: int = Field(2, ge=1, le=32, description="PostgreSQL connections one batch is written over at once, split by target key (apply/shards.py); 1: one transaction per batch")
+    apply_connections: int = Field(1, ge=1, le=32, description="PostgreSQL connections one batch is written over at once, split by target key (apply/shards.py); 1: one transaction per batch. Raise it when the batch log's apply_ms stays above map_ms and PostgreSQL has cores to spare")
     fast_path: bool = Field(True, description="decode and map the common case (MySQL c/u/r events of tables without filters) in the C core, replicator/_fastmap.c; false: all in Python, with the same results")
     stop_after_idle_s: float | None = Field(None, description="exit after this long without events (demo/tests)")
 

@@ -59,6 +59,7 @@ class Batch:
     spans: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # first, last offset
     n_ops: int = 0
     fast: int = 0  # events the C core decoded and mapped (fastpath.py)
+    shards: int = 0  # transactions that wrote it at once (shards.py); 1: one transaction
     # seconds per stage: main thread consume, map (+plan), wait for the apply thread,
     # offset commit; apply thread: write
     consume_s: float = 0.0
@@ -434,6 +435,7 @@ class Runner:
             except DurabilityError as exc:  # a connection held a transaction before the batch's
                 self._reset_connection()
                 raise DurabilityError(str(exc), positions=_positions(batch)) from exc
+            batch.shards = len(batch.plans) if stats is not None else 1
             if stats is None:
                 stats = self._apply_in_one_transaction(batch)
         self._require_idle(batch, "after")
@@ -594,7 +596,7 @@ class Runner:
         log.info("replicator.batch_applied", events=len(batch.mapped), ops=batch.n_ops,
                  tables=sorted(set(tables.values())),
                  positions=[f"{t}[{p}]@{a}-{b}" for (t, p), (a, b) in batch.spans.items()],
-                 dead_letters=dead, fast_path=batch.fast, **{f"{stage}_ms": round(getattr(batch, f"{stage}_s") * 1000, 1)
+                 dead_letters=dead, fast_path=batch.fast, shards=batch.shards, **{f"{stage}_ms": round(getattr(batch, f"{stage}_s") * 1000, 1)
                                        for stage in ("consume", "map", "wait", "apply", "commit")})
         if self.on_batch:
             self.on_batch(self.totals)

@@ -1,8 +1,10 @@
 """Writing one batch over several PostgreSQL connections at once.
 
-Why: PostgreSQL runs a connection's statements on one core, and for a table like `users`
-(three unique indexes, a quarter of the events updates of existing rows) one connection's
-backend is what bounds the apply rate once decode and map are in C. The writes of one
+Why: PostgreSQL runs a connection's statements on one core. Where the write is the longer
+stage (the batch log's `apply_ms` above `map_ms`: updates of rows with several unique
+indexes, wide rows) and the target has cores to spare, one connection's backend bounds the
+apply rate; timed alone, two connections write a `users` batch 1.2-1.5x as fast as one
+(docs/architecture.md, "Apply throughput"; off by default). The writes of one
 batch for *different* target rows do not depend on each other: every write is guarded by
 its own row's source position, tombstones and parked writes are per row, and foreign keys
 are suspended during sync (docs/delivery-guarantees.md). So the runner splits a batch's

@@ -1,8 +1,15 @@
 """Kill -9 at random moments while a concurrent writer changes the source; at the end the
-target equals what the source says (through the mapping). Ghostferry-style."""
+target equals what the source says (through the mapping). Ghostferry-style.
+
+Each run is killed at a random moment after it has applied its first batch: before that
+it would only be joining the consumer group (about 3 s on the local broker, longer after
+a kill, while the dead member times out), and a kill there tests nothing of the apply
+path. The writer keeps the stream going, so the kill lands anywhere in the batch cycle:
+consuming, mapping, writing the two shards (apply/shards.py), committing the offsets."""
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import threading
@@ -40,7 +47,8 @@ def _writer(stack, db, stop: threading.Event) -> None:
 def test_kill_9_at_random_moments_loses_nothing(stack, tmp_path):
     src = create_source_db(stack, REPO_ROOT / "config" / "legacy" / "slice_main.sql")
     tgt = create_target_db(stack, [REPO_ROOT / "config" / "target" / "slice.sql"])
-    env = {"LEGACY_MAIN_DATABASE": src, "REPLICATOR_BATCH_MAX_EVENTS": "200"}
+    # two connections (apply/shards.py): a kill can land between the shards' commits
+    env = {"LEGACY_MAIN_DATABASE": src, "REPLICATOR_BATCH_MAX_EVENTS": "200", "REPLICATOR_APPLY_CONNECTIONS": "2"}
     group = unique("g_")
     rng = random.Random(7)
     stop = threading.Event()
@@ -48,9 +56,12 @@ def test_kill_9_at_random_moments_loses_nothing(stack, tmp_path):
     writer.start()
     try:
         for i in range(KILLS):
-            rp = ReplicatorProcess(stack, target_db=tgt, env=env, log=tmp_path / f"run{i}.log", group=group).start()
-            time.sleep(rng.uniform(1.0, 5.0))
-            assert rp.alive(), (tmp_path / f"run{i}.log").read_text()[-2000:]
+            log = tmp_path / f"run{i}.log"
+            rp = ReplicatorProcess(stack, target_db=tgt, env=env, log=log, group=group).start()
+            wait_for(lambda: rp.alive() and '"replicator.batch_applied"' in log.read_text(), 90,
+                     f"run {i} applying batches")
+            time.sleep(rng.uniform(0.0, 2.0))
+            assert rp.alive(), log.read_text()[-2000:]
             rp.stop(sig=signal.SIGKILL)
     finally:
         stop.set()
@@ -66,3 +77,7 @@ def test_kill_9_at_random_moments_loses_nothing(stack, tmp_path):
             wait_for(clean, 120, "target equal to source after 10 kill -9s")
         except AssertionError:
             raise AssertionError("\n".join(d.summary() for d in clean.last))  # type: ignore[attr-defined]
+    # the killed runs wrote their batches in two shards at once, not only in one transaction
+    batches = [json.loads(ln) for i in range(KILLS) for ln in (tmp_path / f"run{i}.log").read_text().splitlines()
+               if ln.startswith("{") and '"replicator.batch_applied"' in ln]
+    assert any(b["shards"] == 2 for b in batches), [b["shards"] for b in batches]

@@ -12,6 +12,7 @@ import pytest
 from confluent_kafka import Producer
 
 from replicator.apply.dlq import read_dead_letters
+from replicator.apply.fastpath import key_hash
 from replicator.keys import remap_key
 from replicator.stack.manager import REPO_ROOT
 from replicator.stack.workspace import ReplicatorProcess, create_source_db, create_target_db, mysql, wait_for
@@ -78,10 +79,15 @@ def _count(stack, db) -> int:
 def test_a_row_the_target_refuses_goes_to_the_dlq_and_the_rest_of_its_batch_is_applied(stack, tmp_path):
     """Two legacy developers whose emails differ only by a leading space collide on app.users.email
     (the mapping trims and lower-cases emails): PostgreSQL refuses the second with a unique violation,
-    a terminal error. It is dead-lettered with its position; its batch-mates are applied."""
+    a terminal error. It is dead-lettered with its position; its batch-mates are applied.
+    Written over two connections (apply/shards.py): the two rows are in different shards, the
+    batch falls back to one transaction, and the source's order decides, not a race."""
+    shard = [key_hash((remap_key("legacy_main", "Developer", n),)) % 2 for n in (1, 2)]
+    assert shard[0] != shard[1]
     src = create_source_db(stack, REPO_ROOT / "config" / "legacy" / "slice_main.sql")
     tgt = create_target_db(stack, [REPO_ROOT / "config" / "target" / "slice.sql"])
-    rp = ReplicatorProcess(stack, target_db=tgt, env={"LEGACY_MAIN_DATABASE": src}, log=tmp_path / "run.log")
+    rp = ReplicatorProcess(stack, target_db=tgt, env={"LEGACY_MAIN_DATABASE": src, "REPLICATOR_APPLY_CONNECTIONS": "2"},
+                           log=tmp_path / "run.log")
     with rp:
         with mysql(stack, src) as conn, conn.cursor() as cur:
             conn.begin()

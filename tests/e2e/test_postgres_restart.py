@@ -3,6 +3,7 @@ replicator waits and retries (no crash loop), and the run ends with nothing lost
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -32,7 +33,8 @@ def _writer(stack, db, stop: threading.Event) -> None:
 def test_postgres_restart_mid_run_loses_nothing(stack, tmp_path):
     src = create_source_db(stack, REPO_ROOT / "config" / "legacy" / "slice_main.sql")
     tgt = create_target_db(stack, [REPO_ROOT / "config" / "target" / "slice.sql"])
-    env = {"LEGACY_MAIN_DATABASE": src, "REPLICATOR_RETRY_MAX_BACKOFF_S": "2"}
+    # two connections (apply/shards.py): the restart kills the helper's too
+    env = {"LEGACY_MAIN_DATABASE": src, "REPLICATOR_RETRY_MAX_BACKOFF_S": "2", "REPLICATOR_APPLY_CONNECTIONS": "2"}
     stop = threading.Event()
     writer = threading.Thread(target=_writer, args=(stack, src, stop))
     with ReplicatorProcess(stack, target_db=tgt, env=env, log=tmp_path / "run.log") as rp:
@@ -54,3 +56,7 @@ def test_postgres_restart_mid_run_loses_nothing(stack, tmp_path):
         assert rp.alive()
     log = (tmp_path / "run.log").read_text()
     assert "replicator.retry" in log, "the outage should have been retried"
+    # the helper connections came back after the outage: batches were written in two shards again
+    lines = [json.loads(ln) for ln in log.splitlines() if ln.startswith("{")]
+    last_retry = max(i for i, ln in enumerate(lines) if ln.get("event") == "replicator.retry")
+    assert any(ln.get("event") == "replicator.batch_applied" and ln["shards"] == 2 for ln in lines[last_retry:])

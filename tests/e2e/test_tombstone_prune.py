@@ -28,7 +28,8 @@ pytestmark = pytest.mark.stack
 def test_a_rewound_consumer_after_pruning_does_not_resurrect_a_deleted_row(stack, tmp_path):
     src = create_source_db(stack, REPO_ROOT / "config" / "legacy" / "slice_main.sql")
     tgt = create_target_db(stack, [REPO_ROOT / "config" / "target" / "slice.sql"])
-    env = {"LEGACY_MAIN_DATABASE": src}
+    # two connections (apply/shards.py): each shard takes the horizon lock the prune waits for
+    env = {"LEGACY_MAIN_DATABASE": src, "REPLICATOR_APPLY_CONNECTIONS": "2"}
 
     def query(sql: str):
         with psycopg.connect(stack.postgres.dsn(tgt)) as c:
