@@ -72,13 +72,20 @@ def test_rebalance_loses_nothing_and_applies_nothing_twice(stack, tmp_path):
     stop = threading.Event()
     writer = threading.Thread(target=_writer, args=(stack, src, stop))
     writer.start()
+    def applying(name: str) -> bool:
+        return '"replicator.batch_applied"' in (tmp_path / f"{name}.log").read_text()
+
+    # each step waits for the state the next one needs (not a fixed time: the group join
+    # takes 3 s or more, and a slow one made b join alongside a instead of taking from it)
     try:
         a.start()
-        time.sleep(6)
+        wait_for(lambda: applying("a"), 90, "a applying batches")
+        time.sleep(2)
         b.start()  # rebalance: partitions split between a and b
-        time.sleep(10)
+        wait_for(lambda: applying("b"), 90, "b applying batches")
+        time.sleep(4)
         assert a.stop() == 0  # a leaves: its partitions move to b
-        time.sleep(8)
+        time.sleep(6)
     finally:
         stop.set()
         writer.join()
