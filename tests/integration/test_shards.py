@@ -11,6 +11,8 @@
   before trying again.
 * A helper connection killed between batches: that batch is handed back with nothing of it
   committed, and the next one is written in parallel again on a new connection.
+* A prune holding the horizon lock: the shards give up after the lock timeout instead of
+  waiting, and hand the batch back.
 """
 
 from __future__ import annotations
@@ -182,3 +184,32 @@ def test_a_killed_helper_connection_hands_one_batch_back_and_is_replaced(db):
     with sink.conn.transaction():
         assert sink.conn.execute("SELECT array_agg(handle ORDER BY handle) FROM app.handles").fetchone()[0] == \
             sorted([f"three{a}", f"three{b}"])
+
+
+def test_a_prune_holding_the_horizon_lock_makes_the_shards_fall_back_not_hang(db):
+    """`tombstones prune` holds the horizon lock exclusively while it raises a horizon; each
+    shard waits for it shared. A shard gives up after the lock timeout, and the batch is
+    handed back (the one-transaction path then waits for the prune without a timeout)."""
+    import time
+
+    from replicator.apply.sink import HORIZON_LOCK
+
+    sink, ms, writers = db
+    fresh(sink)
+    writers._rest = [0, 1]
+    a, b = _keys_in_two_shards(sink, ms)
+    plans = plans_of(sink, [op for i, k in enumerate((a, b)) for op in ms.map_event(_handle_event(i, k, f"p{k}"))], 3)
+    before = metrics.SHARD_FALLBACKS.labels("LockNotAvailable")._value.get()
+    with psycopg.connect(sink.conn.info.dsn) as pruner:
+        pruner.execute("SELECT pg_advisory_xact_lock(%s)", (HORIZON_LOCK,))
+        t0 = time.monotonic()
+        assert writers.execute(sink, plans) is None
+        assert time.monotonic() - t0 < 5, "the shards must give up, not wait for the prune"
+        pruner.rollback()
+    assert metrics.SHARD_FALLBACKS.labels("LockNotAvailable")._value.get() == before + 1
+    with sink.conn.transaction():
+        assert sink.conn.execute("SELECT count(*) FROM app.handles").fetchone()[0] == 0
+        for plan in plans:
+            sink.execute(plan)
+    with sink.conn.transaction():
+        assert sink.conn.execute("SELECT count(*) FROM app.handles").fetchone()[0] == 2
