@@ -34,8 +34,10 @@ def test_chipp_snapshot_then_stream_matches_the_mapping(stack, tmp_path):
     run.start_connectors()
     log = tmp_path / "run.log"
     try:
-        with ReplicatorProcess(stack, target_db=run.target_db, env=run.mapping_env(), log=log, mapping=MAPPINGS,
-                               ) as rp:
+        # two connections (apply/shards.py): 27 target tables, merges and parked writes, each
+        # batch split by target key (`make demo` runs the same mapping with the default of 1)
+        with ReplicatorProcess(stack, target_db=run.target_db, env={**run.mapping_env(), "REPLICATOR_APPLY_CONNECTIONS": "2"},
+                               log=log, mapping=MAPPINGS) as rp:
             writer = ChippWriter(stack, main_db=run.main_db, chat_db=run.chat_db, emb_db=run.emb_db, rate=40, seed=5)
             writer.start()
             time.sleep(15)
@@ -72,6 +74,9 @@ def test_chipp_snapshot_then_stream_matches_the_mapping(stack, tmp_path):
         dead = [json.loads(line) for line in log.read_text().splitlines()
                 if line.startswith("{") and '"replicator.dead_letter"' in line]
         assert dead == [], dead[:3]
+        shards = [json.loads(line)["shards"] for line in log.read_text().splitlines()
+                  if line.startswith("{") and '"replicator.batch_applied"' in line]
+        assert 2 in shards, shards
     finally:
         run.stop_connectors()
         run.drop()
