@@ -5,9 +5,11 @@
  *
  * Why C: in one Python process the apply rate of a table like `users` is bound by the
  * interpreter's own work per event (decode, dispatch, the generated mapping code), under
- * one GIL. Here that glue is C; the values themselves are the same Python objects
- * (orjson's dicts and strings, the converters' UUIDs and datetimes), and every
- * transform function and converter fallback is still the Python one, called from here.
+ * one GIL. Here that glue is C, and so is reading the envelope's JSON (read_envelope,
+ * below: only the fields used are built, where orjson built all of them); the values are
+ * the same Python objects the Python path makes (dicts and strings equal to orjson's, the
+ * converters' UUIDs and datetimes), and every transform function and converter fallback
+ * is still the Python one, called from here.
  *
  * Whatever this code does not recognise, or any error at all (a missing column, a
  * converter refusing a value, an unknown binlog file, schema drift), makes it give the
@@ -225,33 +227,559 @@ static PyObject *column_value(PyObject *col, PyObject *row, PyObject *ts)
 }
 
 /* source.get(name, "") when it is a str; NULL (no error set) otherwise */
-static PyObject *str_field(PyObject *source, PyObject *name)
+/* ---- reading a Debezium envelope's JSON: only what fast_one needs, in one pass ----
+ *
+ * orjson builds every object of the envelope (the source block's dozen fields, the
+ * envelope itself) as dicts and strings that fast_one reads five of and then frees:
+ * measured, the parse and that teardown were a third of the per-event work in C. This
+ * reader builds the row images (`before`, `after`) as dicts, and from the rest only the
+ * values fast_one reads; everything else is checked and skipped.
+ *
+ * It is strict and narrow: it accepts only what orjson accepts (RFC 8259 JSON, UTF-8),
+ * and gives up (NULL: the message takes the Python path, which parses it with orjson)
+ * on whatever it does not need to handle: a nested value in a row image, an escaped or
+ * non-ASCII key outside the row images, an integer of more than 19 digits, a float
+ * orjson would refuse, a column not among the table's known columns (schema drift: the
+ * Python path reports it). tests/unit/test_fastmap.py holds it equal to orjson. */
+
+typedef struct {
+    const char *p, *end;
+} Scan;
+
+/* what read_envelope found: new references, NULL where the field was absent */
+typedef struct {
+    PyObject *op, *before, *after, *tx_id;
+    int has_before, has_tx, tx_is_object;
+    PyObject *connector, *name, *db, *table, *file, *pos, *row, *snapshot, *ts_ms;
+    int has_source;
+} Envelope;
+
+#define SCAN_MAX_DEPTH 64
+
+static inline void scan_ws(Scan *s)
 {
-    PyObject *v = PyDict_GetItemWithError(source, name);
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
+static inline int scan_eat(Scan *s, char c)
+{
+    scan_ws(s);
+    if (s->p < s->end && *s->p == c) {
+        s->p++;
+        return 1;
+    }
+    return 0;
+}
+
+static inline int scan_literal(Scan *s, const char *lit, Py_ssize_t n)
+{
+    if (s->end - s->p >= n && memcmp(s->p, lit, n) == 0) {
+        s->p += n;
+        return 1;
+    }
+    return 0;
+}
+
+/* a string at s->p (its opening quote): the bytes between the quotes, and whether they
+ * hold an escape or a byte beyond ASCII; 0 when it is not a well-formed JSON string
+ * (unterminated, a raw control character) */
+static int scan_span(Scan *s, const char **start, Py_ssize_t *len, int *escaped, int *high)
+{
+    const char *p = s->p;
+    if (p >= s->end || *p != '"')
+        return 0;
+    *start = ++p;
+    *escaped = *high = 0;
+    while (p < s->end) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') {
+            *len = p - *start;
+            s->p = p + 1;
+            return 1;
+        }
+        if (c == '\\') {
+            *escaped = 1;
+            p += 2;  /* the escape's kind is checked when decoded */
+            continue;
+        }
+        if (c < 0x20)
+            return 0;
+        if (c >= 0x80)
+            *high = 1;
+        p++;
+    }
+    return 0;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* the str of a span scan_span found; NULL (perhaps with an exception) when orjson would
+ * refuse it: a bad escape, a lone surrogate, bytes that are not UTF-8 */
+static PyObject *span_str(const char *start, Py_ssize_t len, int escaped, int high)
+{
+    if (!escaped) {
+        if (high)
+            return PyUnicode_DecodeUTF8(start, len, NULL);
+        PyObject *out = PyUnicode_New(len, 127);
+        if (out != NULL)
+            memcpy(PyUnicode_DATA(out), start, len);
+        return out;
+    }
+    /* unescaped, a string is never longer than escaped: \uXXXX (6 bytes) is at most 3
+     * bytes of UTF-8, and a surrogate pair (12) is 4 */
+    char stack[256], *buf = len <= (Py_ssize_t)sizeof stack ? stack : PyMem_Malloc(len);
+    const char *p = start, *end = start + len;
+    Py_ssize_t n = 0;
+    PyObject *out = NULL;
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    while (p < end) {
+        char c = *p++;
+        if (c != '\\') {
+            buf[n++] = c;
+            continue;
+        }
+        if (p >= end)
+            goto done;
+        switch (*p++) {
+        case '"': buf[n++] = '"'; break;
+        case '\\': buf[n++] = '\\'; break;
+        case '/': buf[n++] = '/'; break;
+        case 'b': buf[n++] = '\b'; break;
+        case 'f': buf[n++] = '\f'; break;
+        case 'n': buf[n++] = '\n'; break;
+        case 'r': buf[n++] = '\r'; break;
+        case 't': buf[n++] = '\t'; break;
+        case 'u': {
+            unsigned cp, lo;
+            if (end - p < 4 || !hex4(p, &cp))
+                goto done;
+            p += 4;
+            if (cp >= 0xDC00 && cp <= 0xDFFF)
+                goto done;  /* a lone low surrogate */
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || !hex4(p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                    goto done;  /* a high surrogate without its low half */
+                p += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            if (cp < 0x80)
+                buf[n++] = (char)cp;
+            else if (cp < 0x800) {
+                buf[n++] = (char)(0xC0 | (cp >> 6));
+                buf[n++] = (char)(0x80 | (cp & 0x3F));
+            }
+            else if (cp < 0x10000) {
+                buf[n++] = (char)(0xE0 | (cp >> 12));
+                buf[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                buf[n++] = (char)(0x80 | (cp & 0x3F));
+            }
+            else {
+                buf[n++] = (char)(0xF0 | (cp >> 18));
+                buf[n++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+                buf[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                buf[n++] = (char)(0x80 | (cp & 0x3F));
+            }
+            break;
+        }
+        default:
+            goto done;
+        }
+    }
+    out = PyUnicode_DecodeUTF8(buf, n, NULL);
+done:
+    if (buf != stack)
+        PyMem_Free(buf);
+    return out;
+}
+
+static PyObject *scan_string(Scan *s)
+{
+    const char *start;
+    Py_ssize_t len;
+    int escaped, high;
+    if (!scan_span(s, &start, &len, &escaped, &high))
+        return NULL;
+    return span_str(start, len, escaped, high);
+}
+
+static inline int is_digit(const char *p, const char *end)
+{
+    return p < end && *p >= '0' && *p <= '9';
+}
+
+/* a JSON number: an int of at most 19 digits within int64 (or up to 10**19 - 1 when positive), or a finite float; NULL otherwise */
+static PyObject *scan_number(Scan *s)
+{
+    const char *p = s->p, *start = p, *digits;
+    int is_float = 0, neg = 0;
+    if (p < s->end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    digits = p;
+    if (!is_digit(p, s->end))
+        return NULL;
+    if (*p == '0')
+        p++;
+    else
+        while (is_digit(p, s->end))
+            p++;
+    if (p < s->end && *p == '.') {
+        is_float = 1;
+        if (!is_digit(++p, s->end))
+            return NULL;
+        while (is_digit(p, s->end))
+            p++;
+    }
+    if (p < s->end && (*p == 'e' || *p == 'E')) {
+        is_float = 1;
+        p++;
+        if (p < s->end && (*p == '+' || *p == '-'))
+            p++;
+        if (!is_digit(p, s->end))
+            return NULL;
+        while (is_digit(p, s->end))
+            p++;
+    }
+    s->p = p;
+    if (!is_float) {
+        /* 19 digits fit 64 bits unsigned; orjson reads an integer beyond int64's range
+         * (below it, or above uint64's) as a float: that one is the Python path's */
+        unsigned long long v = 0;
+        if (p - digits > 19)
+            return NULL;
+        for (const char *q = digits; q < p; q++)
+            v = v * 10 + (unsigned long long)(*q - '0');
+        if (!neg)
+            return PyLong_FromUnsignedLongLong(v);
+        if (v > 9223372036854775808ULL)
+            return NULL;
+        return PyLong_FromLongLong(v == 9223372036854775808ULL ? LLONG_MIN : -(long long)v);
+    }
+    {
+        char buf[64];
+        double d;
+        if (p - start >= (Py_ssize_t)sizeof buf)
+            return NULL;
+        memcpy(buf, start, p - start);
+        buf[p - start] = '\0';
+        d = PyOS_string_to_double(buf, NULL, NULL);
+        if ((d == -1.0 && PyErr_Occurred()) || !isfinite(d))
+            return NULL;  /* orjson refuses a number that is infinite as a double */
+        return PyFloat_FromDouble(d);
+    }
+}
+
+/* a string, number, true, false or null; NULL for an object or an array (and for what
+ * is not JSON) */
+static PyObject *scan_scalar(Scan *s)
+{
+    scan_ws(s);
+    if (s->p >= s->end)
+        return NULL;
+    switch (*s->p) {
+    case '"':
+        return scan_string(s);
+    case 't':
+        return scan_literal(s, "true", 4) ? Py_NewRef(Py_True) : NULL;
+    case 'f':
+        return scan_literal(s, "false", 5) ? Py_NewRef(Py_False) : NULL;
+    case 'n':
+        return scan_literal(s, "null", 4) ? Py_NewRef(Py_None) : NULL;
+    case '{': case '[':
+        return NULL;
+    }
+    return scan_number(s);
+}
+
+/* past any JSON value, checking it as orjson would; 0 when it is not JSON (or not one
+ * this reader takes) */
+static int scan_skip(Scan *s, int depth)
+{
+    const char *start;
+    Py_ssize_t len;
+    int escaped, high;
+    scan_ws(s);
+    if (s->p >= s->end || depth > SCAN_MAX_DEPTH)
+        return 0;
+    if (*s->p == '{' || *s->p == '[') {
+        char close = *s->p == '{' ? '}' : ']';
+        s->p++;
+        if (scan_eat(s, close))
+            return 1;
+        do {
+            if (close == '}') {
+                PyObject *k;
+                scan_ws(s);
+                if ((k = scan_string(s)) == NULL)
+                    return 0;
+                Py_DECREF(k);
+                if (!scan_eat(s, ':'))
+                    return 0;
+            }
+            if (!scan_skip(s, depth + 1))
+                return 0;
+        } while (scan_eat(s, ','));
+        return scan_eat(s, close);
+    }
+    if (*s->p == '"') {
+        if (!scan_span(s, &start, &len, &escaped, &high))
+            return 0;
+        if (escaped || high) {  /* check it decodes */
+            PyObject *v = span_str(start, len, escaped, high);
+            if (v == NULL)
+                return 0;
+            Py_DECREF(v);
+        }
+        return 1;
+    }
+    {
+        PyObject *v = scan_scalar(s);
+        if (v == NULL)
+            return 0;
+        Py_DECREF(v);
+        return 1;
+    }
+}
+
+/* an object key made of plain ASCII (no escape), as a span; 0 otherwise */
+static int scan_plain_key(Scan *s, const char **start, Py_ssize_t *len)
+{
+    int escaped, high;
+    scan_ws(s);
+    if (!scan_span(s, start, len, &escaped, &high) || escaped || high)
+        return 0;
+    return scan_eat(s, ':');
+}
+
+#define KEY_IS(start, len, lit) ((len) == (Py_ssize_t)(sizeof(lit) - 1) && memcmp((start), (lit), (len)) == 0)
+
+/* a row image, a flat object, into a new dict. Its keys are matched against `known`
+ * (a tuple of str: the table's known columns); an unknown key gives up when `strict`
+ * (schema drift in `after` is the Python path's to report), else it is decoded. */
+static PyObject *scan_row(Scan *s, PyObject *known, int strict)
+{
+    Py_ssize_t n_known = PyTuple_GET_SIZE(known), hint = 0;
+    PyObject *row;
+    if (!scan_eat(s, '{'))
+        return NULL;
+    if ((row = PyDict_New()) == NULL)
+        return NULL;
+    if (scan_eat(s, '}'))
+        return row;
+    do {
+        const char *start;
+        Py_ssize_t len, i;
+        int escaped, high, rc;
+        PyObject *name = NULL, *v;
+        scan_ws(s);
+        if (!scan_span(s, &start, &len, &escaped, &high))
+            goto fail;
+        if (!escaped) {
+            /* columns arrive in the same order event after event: look from the last match on */
+            for (i = 0; i < n_known; i++) {
+                PyObject *cand = PyTuple_GET_ITEM(known, (hint + i) % n_known);
+                Py_ssize_t clen;
+                const char *c = PyUnicode_AsUTF8AndSize(cand, &clen);
+                if (c == NULL)
+                    goto fail;
+                if (clen == len && memcmp(c, start, len) == 0) {
+                    name = Py_NewRef(cand);
+                    hint = (hint + i + 1) % n_known;
+                    break;
+                }
+            }
+        }
+        if (name == NULL) {
+            if (strict || (name = span_str(start, len, escaped, high)) == NULL)
+                goto fail;
+        }
+        if (!scan_eat(s, ':') || (v = scan_scalar(s)) == NULL) {
+            Py_DECREF(name);
+            goto fail;
+        }
+        rc = PyDict_SetItem(row, name, v);
+        Py_DECREF(name);
+        Py_DECREF(v);
+        if (rc < 0)
+            goto fail;
+    } while (scan_eat(s, ','));
+    if (scan_eat(s, '}'))
+        return row;
+fail:
+    Py_DECREF(row);
+    return NULL;
+}
+
+/* a field the envelope may repeat: the last one counts, as in orjson's dict */
+static int scan_field(Scan *s, PyObject **slot)
+{
+    PyObject *v = scan_scalar(s);
     if (v == NULL)
-        return PyErr_Occurred() ? NULL : S_empty;
-    return PyUnicode_CheckExact(v) ? v : NULL;
+        return 0;
+    Py_XSETREF(*slot, v);
+    return 1;
+}
+
+static int scan_source(Scan *s, Envelope *e)
+{
+    const char *k;
+    Py_ssize_t n;
+    if (!scan_eat(s, '{'))
+        return 0;
+    if (scan_eat(s, '}'))
+        return 1;
+    do {
+        PyObject **slot = NULL;
+        if (!scan_plain_key(s, &k, &n))
+            return 0;
+        switch (n) {
+        case 2: if (KEY_IS(k, n, "db")) slot = &e->db; break;
+        case 3: if (KEY_IS(k, n, "pos")) slot = &e->pos; else if (KEY_IS(k, n, "row")) slot = &e->row; break;
+        case 4: if (KEY_IS(k, n, "name")) slot = &e->name; else if (KEY_IS(k, n, "file")) slot = &e->file; break;
+        case 5: if (KEY_IS(k, n, "table")) slot = &e->table; else if (KEY_IS(k, n, "ts_ms")) slot = &e->ts_ms; break;
+        case 8: if (KEY_IS(k, n, "snapshot")) slot = &e->snapshot; break;
+        case 9: if (KEY_IS(k, n, "connector")) slot = &e->connector; break;
+        }
+        if (slot != NULL ? !scan_field(s, slot) : !scan_skip(s, 2))
+            return 0;
+    } while (scan_eat(s, ','));
+    return scan_eat(s, '}');
+}
+
+static int scan_transaction(Scan *s, Envelope *e)
+{
+    const char *k;
+    Py_ssize_t n;
+    scan_ws(s);
+    if (s->p >= s->end || *s->p != '{') {  /* not an object: no transaction id, as before */
+        e->tx_is_object = 0;
+        Py_CLEAR(e->tx_id);
+        return scan_skip(s, 1);
+    }
+    e->tx_is_object = 1;
+    Py_CLEAR(e->tx_id);
+    s->p++;
+    if (scan_eat(s, '}'))
+        return 1;
+    do {
+        if (!scan_plain_key(s, &k, &n))
+            return 0;
+        if (KEY_IS(k, n, "id") ? !scan_field(s, &e->tx_id) : !scan_skip(s, 2))
+            return 0;
+    } while (scan_eat(s, ','));
+    return scan_eat(s, '}');
+}
+
+static void envelope_clear(Envelope *e)
+{
+    Py_CLEAR(e->op); Py_CLEAR(e->before); Py_CLEAR(e->after); Py_CLEAR(e->tx_id);
+    Py_CLEAR(e->connector); Py_CLEAR(e->name); Py_CLEAR(e->db); Py_CLEAR(e->table); Py_CLEAR(e->file);
+    Py_CLEAR(e->pos); Py_CLEAR(e->row); Py_CLEAR(e->snapshot); Py_CLEAR(e->ts_ms);
+}
+
+/* the envelope in `data`; 0 (and `e` cleared) when the Python path must read it. `after`
+ * must be an object (else 0); `before` is kept only when it is one (as fast_one did). */
+static int read_envelope(const char *data, Py_ssize_t size, PyObject *known, Envelope *e)
+{
+    Scan s = {data, data + size};
+    const char *k;
+    Py_ssize_t n;
+    memset(e, 0, sizeof *e);
+    if (!scan_eat(&s, '{'))
+        goto fail;
+    if (!scan_eat(&s, '}')) {
+        do {
+            if (!scan_plain_key(&s, &k, &n))
+                goto fail;
+            if (KEY_IS(k, n, "op")) {
+                if (!scan_field(&s, &e->op))
+                    goto fail;
+            }
+            else if (KEY_IS(k, n, "after")) {
+                PyObject *row = scan_row(&s, known, 1);
+                if (row == NULL)
+                    goto fail;
+                Py_XSETREF(e->after, row);
+            }
+            else if (KEY_IS(k, n, "before")) {
+                scan_ws(&s);
+                e->has_before = 1;
+                Py_CLEAR(e->before);
+                if (s.p < s.end && *s.p == '{') {
+                    if ((e->before = scan_row(&s, known, 0)) == NULL)
+                        goto fail;
+                }
+                else if (!scan_skip(&s, 1))
+                    goto fail;
+            }
+            else if (KEY_IS(k, n, "source")) {
+                /* a second source block replaces the first whole, as in a dict */
+                Py_CLEAR(e->connector); Py_CLEAR(e->name); Py_CLEAR(e->db); Py_CLEAR(e->table);
+                Py_CLEAR(e->file); Py_CLEAR(e->pos); Py_CLEAR(e->row); Py_CLEAR(e->snapshot); Py_CLEAR(e->ts_ms);
+                e->has_source = 1;
+                if (!scan_source(&s, e))
+                    goto fail;
+            }
+            else if (KEY_IS(k, n, "transaction")) {
+                e->has_tx = 1;
+                if (!scan_transaction(&s, e))
+                    goto fail;
+            }
+            else if (!scan_skip(&s, 1))
+                goto fail;
+        } while (scan_eat(&s, ','));
+        if (!scan_eat(&s, '}'))
+            goto fail;
+    }
+    scan_ws(&s);
+    if (s.p != s.end)
+        goto fail;  /* content after the document */
+    return 1;
+fail:
+    envelope_clear(e);
+    return 0;
 }
 
 /* One message through the fast path: a new `Mapped`, or NULL when the Python path must
  * take it (with or without an exception set: the caller clears it). */
 static PyObject *fast_one(PyObject *msg, PyObject *topic, PyObject *spec)
 {
-    PyObject *value = NULL, *key = NULL, *env = NULL, *key_obj = NULL, *position = NULL,
+    Envelope e;
+    PyObject *value = NULL, *key = NULL, *key_obj = NULL, *position = NULL,
              *partition = NULL, *offset = NULL, *coords = NULL, *event = NULL, *tx_id = NULL,
              *legacy_key = NULL, *ops = NULL, *mapped = NULL;
-    PyObject *op, *source, *before, *after, *file, *pos, *row, *number, *snap, *tx, *name, *db,
-             *table, *ts, *targets, *k;
+    PyObject *op, *before, *after, *file, *pos, *row, *number, *snap, *name, *db,
+             *table, *ts, *targets;
     Py_ssize_t i, j;
     int snapshot, new_row;
 
+    memset(&e, 0, sizeof e);
     value = PyObject_CallMethodNoArgs(msg, S_value);
-    if (value == NULL || value == Py_None)
+    if (value == NULL || !PyBytes_CheckExact(value))
         goto fail;
-    env = PyObject_CallOneArg(LOADS, value);
-    if (env == NULL || !PyDict_CheckExact(env))
+    if (!read_envelope(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value), PyTuple_GET_ITEM(spec, T_KNOWN), &e))
         goto fail;
-    op = PyDict_GetItemWithError(env, S_op);
+    op = e.op;
     if (op == NULL || !PyUnicode_CheckExact(op) || PyUnicode_GET_LENGTH(op) != 1)
         goto fail;
     switch (PyUnicode_READ_CHAR(op, 0)) {
@@ -259,28 +787,15 @@ static PyObject *fast_one(PyObject *msg, PyObject *topic, PyObject *spec)
     case 'u': new_row = 0; break;
     default: goto fail;  /* deletes and the rest: the Python path */
     }
-    source = PyDict_GetItemWithError(env, S_source);
-    if (source == NULL || !PyDict_CheckExact(source))
+    if (!e.has_source || e.connector == NULL || !str_equal(e.connector, S_mysql))
         goto fail;
-    k = PyDict_GetItemWithError(source, S_connector);
-    if (k == NULL || !str_equal(k, S_mysql))
+    after = e.after;  /* an object whose keys are all known columns (read_envelope) */
+    if (after == NULL)
         goto fail;
-    after = PyDict_GetItemWithError(env, S_after);
-    if (after == NULL || !PyDict_CheckExact(after))
-        goto fail;
-    before = PyDict_GetItemWithError(env, S_before);
-    if (before == NULL) {
-        if (PyErr_Occurred())
-            goto fail;
-        before = Py_None;
-    }
-    else if (!PyDict_CheckExact(before))
-        before = Py_None;
+    before = e.before != NULL ? e.before : Py_None;
     /* (binlog file number, pos, row): the file's number is known once the Python path
      * has seen the file (events._binlog_numbers) */
-    file = PyDict_GetItemWithError(source, S_file);
-    pos = PyDict_GetItemWithError(source, S_pos);
-    row = PyDict_GetItemWithError(source, S_row);
+    file = e.file, pos = e.pos, row = e.row;
     if (file == NULL || pos == NULL || row == NULL || !PyUnicode_CheckExact(file)
         || !PyLong_CheckExact(pos) || !PyLong_CheckExact(row))
         goto fail;
@@ -291,7 +806,7 @@ static PyObject *fast_one(PyObject *msg, PyObject *topic, PyObject *spec)
     if (position == NULL)
         goto fail;
     /* snapshot: "true", "first", "last"... for snapshot rows; false/null otherwise */
-    snap = PyDict_GetItemWithError(source, S_snapshot);
+    snap = e.snapshot;
     if (snap == NULL || snap == Py_None || snap == Py_False)
         snapshot = 0;
     else if (snap == Py_True)
@@ -303,32 +818,24 @@ static PyObject *fast_one(PyObject *msg, PyObject *topic, PyObject *spec)
         goto fail;
     if (PyErr_Occurred())
         goto fail;
-    tx = PyDict_GetItemWithError(env, S_transaction);
-    if (tx != NULL && PyDict_CheckExact(tx)) {
-        PyObject *id = PyDict_GetItemWithError(tx, S_id);
-        int truth = id == NULL ? 0 : PyObject_IsTrue(id);
+    if (e.tx_is_object && e.tx_id != NULL) {
+        int truth = PyObject_IsTrue(e.tx_id);
         if (truth < 0)
             goto fail;
-        if (truth && (tx_id = PyObject_Str(id)) == NULL)
+        if (truth && (tx_id = PyObject_Str(e.tx_id)) == NULL)
             goto fail;
     }
-    if (PyErr_Occurred())
-        goto fail;
-    name = str_field(source, S_name);
-    db = str_field(source, S_db);
-    table = str_field(source, S_table);
-    if (name == NULL || db == NULL || table == NULL)
+    /* a missing name, db or table reads as "" (which matches no mapping) */
+    name = e.name == NULL ? S_empty : e.name;
+    db = e.db == NULL ? S_empty : e.db;
+    table = e.table == NULL ? S_empty : e.table;
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_CheckExact(db) || !PyUnicode_CheckExact(table))
         goto fail;
     /* the mapping this topic's events take, as MappingSet.map_event would find it */
     if (!str_equal(name, PyTuple_GET_ITEM(spec, T_SOURCE_NAME)) || !str_equal(db, PyTuple_GET_ITEM(spec, T_DATABASE))
         || !str_equal(table, PyTuple_GET_ITEM(spec, T_TABLE)))
         goto fail;
-    ts = PyDict_GetItemWithError(source, S_ts_ms);
-    if (ts == NULL) {
-        if (PyErr_Occurred())
-            goto fail;
-        ts = Py_None;
-    }
+    ts = e.ts_ms == NULL ? Py_None : e.ts_ms;
     key = PyObject_CallMethodNoArgs(msg, S_key);
     if (key == NULL)
         goto fail;
@@ -339,16 +846,6 @@ static PyObject *fast_one(PyObject *msg, PyObject *topic, PyObject *spec)
         if (!PyDict_CheckExact(key_obj)) {
             Py_DECREF(key_obj);
             key_obj = NULL;
-        }
-    }
-    /* schema drift: a column neither mapped nor dropped is the Python path's to report */
-    {
-        PyObject *known = PyTuple_GET_ITEM(spec, T_KNOWN), *col, *unused;
-        Py_ssize_t it = 0;
-        while (PyDict_Next(after, &it, &col, &unused)) {
-            int has = PySet_Contains(known, col);
-            if (has != 1)
-                goto fail;
         }
     }
     partition = PyObject_CallMethodNoArgs(msg, S_partition);
@@ -453,7 +950,7 @@ static PyObject *fast_one(PyObject *msg, PyObject *topic, PyObject *spec)
 fail:
     Py_XDECREF(value);
     Py_XDECREF(key);
-    Py_XDECREF(env);
+    envelope_clear(&e);
     Py_XDECREF(key_obj);
     Py_XDECREF(position);
     Py_XDECREF(partition);
@@ -1419,8 +1916,65 @@ error:
     return NULL;
 }
 
+/* read_envelope(value, known) -> what fast_one reads of an envelope, or None where it
+ * hands the message to the Python path. For tests/unit/test_fastmap.py, which holds it
+ * equal to the same projection of orjson.loads(value). */
+static int put_read(PyObject *d, const char *key, PyObject *v)
+{
+    return v == NULL ? 0 : PyDict_SetItemString(d, key, v);
+}
+
+static PyObject *py_read_envelope(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Envelope e;
+    PyObject *out = NULL, *source = NULL, *tx = NULL;
+    if (nargs != 2 || !PyBytes_Check(args[0]) || !PyTuple_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "read_envelope(bytes, tuple of column names)");
+        return NULL;
+    }
+    if (!read_envelope(PyBytes_AS_STRING(args[0]), PyBytes_GET_SIZE(args[0]), args[1], &e)) {
+        if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_Exception))
+            return NULL;
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if ((out = PyDict_New()) == NULL || put_read(out, "op", e.op) < 0 || put_read(out, "after", e.after) < 0)
+        goto done;
+    if (e.has_before && put_read(out, "before", e.before != NULL ? e.before : Py_None) < 0)
+        goto done;
+    if (e.has_source) {
+        if ((source = PyDict_New()) == NULL || PyDict_SetItemString(out, "source", source) < 0
+            || put_read(source, "connector", e.connector) < 0 || put_read(source, "name", e.name) < 0
+            || put_read(source, "db", e.db) < 0 || put_read(source, "table", e.table) < 0
+            || put_read(source, "file", e.file) < 0 || put_read(source, "pos", e.pos) < 0
+            || put_read(source, "row", e.row) < 0 || put_read(source, "snapshot", e.snapshot) < 0
+            || put_read(source, "ts_ms", e.ts_ms) < 0)
+            goto done;
+    }
+    if (e.has_tx) {
+        if (!e.tx_is_object) {
+            if (PyDict_SetItemString(out, "transaction", Py_None) < 0)
+                goto done;
+        }
+        else if ((tx = PyDict_New()) == NULL || PyDict_SetItemString(out, "transaction", tx) < 0
+                 || put_read(tx, "id", e.tx_id) < 0)
+            goto done;
+    }
+    envelope_clear(&e);
+    Py_XDECREF(source);
+    Py_XDECREF(tx);
+    return out;
+done:
+    envelope_clear(&e);
+    Py_XDECREF(source);
+    Py_XDECREF(tx);
+    Py_XDECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"map_batch", (PyCFunction)(void (*)(void))map_batch, METH_FASTCALL, "Decode and map a batch of messages."},
+    {"read_envelope", (PyCFunction)(void (*)(void))py_read_envelope, METH_FASTCALL, "What fast_one reads of an envelope."},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, "The types and helpers the values are made of."},
     {"reduce_ops", reduce_ops, METH_O, "sink.reduce_ops"},
     {"partition_ops", partition_ops, METH_O, "A batch's ops by table, then by kind."},

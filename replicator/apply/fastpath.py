@@ -1,10 +1,12 @@
 """The apply path's common case in C: which tables may take it, and what it runs on.
 
-`replicator/_fastmap.c` decodes a Debezium MySQL change (op c/u/r) and maps it with the
+`replicator/_fastmap.c` reads a Debezium MySQL change (op c/u/r) from its JSON bytes,
+building only the fields it uses, and maps it with the
 table's column programs (`engine.ColumnProgram`) into the same `Mapped`, `ChangeEvent`
 and `TargetOp` values that `decode_message` and the generated mapping code build; it
 calls the same transform functions and converters. A message it does not take (a delete,
-a PostgreSQL source, a table with a filter or a packed column, an unknown binlog file)
+a PostgreSQL source, a table with a filter or a packed column, an unknown binlog file,
+JSON its reader does not take: a nested value in a row, an escaped key, a huge number)
 or any error at all goes to the Python path, which maps it again from its bytes: the C
 core never decides an error. tests/unit/test_fastmap.py holds both paths equal over
 random rows and envelopes.
@@ -188,7 +190,7 @@ def table_code(tm: TableMapping) -> tuple[Any, ...] | None:
         if any(c is None for c in cols):
             return None
         targets.append((t.table, t.contributor, bool(t.spec.creates_row), tuple(t.key), tuple(cols)))
-    return (tm.source.topic_prefix, tm.source.database or "", tm.spec.table, tm.known_columns,
+    return (tm.source.topic_prefix, tm.source.database or "", tm.spec.table, tuple(sorted(tm.known_columns)),
             tuple(tm.spec.key), tm.qualified, tuple(targets))
 
 

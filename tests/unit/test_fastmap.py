@@ -497,3 +497,139 @@ def test_any_field_of_any_json_type_maps_as_the_python_path_does(runner, where, 
         node[leaf] = value
     fast, slow, _ = both(runner, [message(env)])
     assert_same(fast, slow)
+
+
+# --- reading the envelope: the C core's reader (read_envelope) against orjson ---------------
+
+READ_KNOWN = ("active", "email", "id", "nick", "ünïcode")
+_SOURCE_READ = ("connector", "name", "db", "table", "file", "pos", "row", "snapshot", "ts_ms")
+
+
+def strict(v: Any) -> Any:
+    """`v` with its types spelled out: 1, 1.0 and True (and 0.0 and -0.0) differ."""
+    if isinstance(v, dict):
+        return {k: strict(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [strict(x) for x in v]
+    return (type(v).__name__, v.hex() if isinstance(v, float) else v)
+
+
+def orjson_read(raw: bytes) -> dict | None:
+    """What the C reader must find in `raw`: orjson's parse cut down to the fields fast_one
+    reads (None where orjson refuses the bytes or the envelope is not an object)."""
+    import orjson
+
+    try:
+        env = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(env, dict):
+        return None
+    out: dict[str, Any] = {k: env[k] for k in ("op", "after") if k in env}
+    if "before" in env:
+        out["before"] = env["before"] if isinstance(env["before"], dict) else None
+    if "source" in env:
+        out["source"] = {k: env["source"][k] for k in _SOURCE_READ if k in env["source"]}
+    if "transaction" in env:
+        tx = env["transaction"]
+        out["transaction"] = {k: tx[k] for k in ("id",) if k in tx} if isinstance(tx, dict) else None
+    return out
+
+
+def check_read(raw: bytes) -> dict | None:
+    """The C reader's result for `raw`, which, where it takes the bytes at all, must be
+    exactly orjson's."""
+    from replicator import _fastmap
+
+    got = _fastmap.read_envelope(raw, READ_KNOWN)
+    if got is not None:
+        want = orjson_read(raw)
+        assert want is not None, f"the C reader took bytes orjson refuses: {raw!r}"
+        assert strict(got) == strict(want), raw
+    return got
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**63, max_value=10**19 - 1),
+                     st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8),
+                     st.sampled_from(["", "\\", '"', "\x00\x1f", "é", "😀", "\u2028", "a/b"]))
+_rows = st.dictionaries(st.sampled_from(READ_KNOWN), _scalars, max_size=5)
+_sources = st.dictionaries(st.sampled_from(_SOURCE_READ + ("version", "server_id", "gtid", "query")),
+                           _scalars, max_size=9)
+_envelopes = st.fixed_dictionaries(
+    {"op": st.sampled_from(["c", "u", "r", "d"]), "after": _rows, "source": _sources},
+    optional={"before": st.one_of(st.none(), _rows, st.just("text")), "ts_ms": _scalars,
+              "transaction": st.one_of(st.none(), st.fixed_dictionaries({}, optional={
+                  "id": _scalars, "total_order": st.integers(0, 9),
+                  "data_collection_order": st.integers(0, 9)})), "ts_us": _scalars})
+
+
+def _encode(env: dict, ascii_only: bool, spaced: bool) -> bytes:
+    return json.dumps(env, ensure_ascii=ascii_only,
+                      separators=(", ", ": ") if spaced else (",", ":"), indent=2 if spaced else None).encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(env=_envelopes, ascii_only=st.booleans(), spaced=st.booleans())
+def test_the_c_reader_takes_every_flat_envelope_and_reads_what_orjson_reads(env, ascii_only, spaced):
+    # the common case never leaves the reader (escapes, any Unicode, any whitespace, ints
+    # to 64 bits, any finite float), and what it reads is orjson's value, type for type.
+    # Except an escaped column name in `after` (Debezium writes UTF-8 names as they are):
+    # the reader matches those names byte for byte, so that one takes the Python path
+    escaped_name = ascii_only and any(not k.isascii() for k in env["after"])
+    assert (check_read(_encode(env, ascii_only, spaced)) is not None) != escaped_name
+
+
+_noise = st.sampled_from([b'"', b"\\", b",", b"}", b"{", b"]", b"[", b":", b"e", b"E", b"-", b"+", b"0", b"9",
+                          b".", b"u", b"d8", b"\x01", b"\xff", b"\xc3", b"\xed\xa0\x80", b" ", b"\n", b"null",
+                          b"tru", b"1e400", b"00", b'"after"', b"\\ud800", b"\\u00"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(env=_envelopes, ascii_only=st.booleans(), cuts=st.lists(st.tuples(
+    st.floats(min_value=0, max_value=1, exclude_max=True), st.integers(0, 3), _noise), min_size=1, max_size=3))
+def test_the_c_reader_never_takes_what_orjson_would_not_read_the_same(env, ascii_only, cuts):
+    # malformed and odd bytes: the reader hands back (None) or reads exactly what orjson reads
+    raw = bytearray(_encode(env, ascii_only, False))
+    for where, drop, noise in cuts:
+        i = int(where * len(raw))
+        raw[i:i + drop] = noise
+    check_read(bytes(raw))
+
+
+@pytest.mark.parametrize("raw, taken", [
+    (b'{"op":"c","after":{"id":1}}', True),
+    (b' \n{"op":"c","after":{"id":1}}\t\r\n', True),
+    (b'{"op":"c","after":{"id":1},"after":{"id":2}}', True),  # the last one counts, as in a dict
+    (b'{"op":"c","after":{"id":1,"id":2}}', True),
+    (b'{"source":{"name":"a"},"source":{"db":"b"},"op":"c","after":{}}', True),
+    (b'{"transaction":{"id":"1"},"transaction":"x","op":"c","after":{}}', True),
+    (b'{"op":"c","after":{"\xc3\xbcn\xc3\xafcode":"\xf0\x9f\x98\x80"}}', True),
+    (b'{"op":"c","after":{"id":1},"before":{"other":"\\u00e9\\ud83d\\ude00"}}', True),
+    (b'{"op":"c","after":{"id":-9223372036854775808}}', True),
+    (b'{"op":"c","after":{"id":9999999999999999999}}', True),
+    (b'{"op":"c","after":{"id":1.5e-400}}', True),
+    (b'{"op":"c","after":{"id":-0.0}}', True),
+    (b'{"op":"c","after":{"id":1},"ts_ms":[{"a":[1,2,{}]},[]]}', True),  # skipped, but checked
+    (b'{"op":"c","after":{"id":1e400}}', False),  # orjson refuses an infinite double
+    (b'{"op":"c","after":{"id":-9223372036854775809}}', False),  # orjson reads it as a float
+    (b'{"op":"c","after":{"id":10000000000000000000}}', False),  # 20 digits: the Python path's
+    (b'{"op":"c","after":{"id":01}}', False),
+    (b'{"op":"c","after":{"id":1,}}', False),
+    (b'{"op":"c","after":{"id":1}}x', False),
+    (b'{"op":"c","after":{"id":"\\ud800"}}', False),
+    (b'{"op":"c","after":{"id":"\\udc00\\ud800"}}', False),
+    (b'{"op":"c","after":{"id":"\xed\xa0\x80"}}', False),
+    (b'{"op":"c","after":{"id":"\xff"}}', False),
+    (b'{"op":"c","after":{"id":"\x01"}}', False),
+    (b'{"op":"c","after":{"id":"\\x"}}', False),
+    (b'{"op":"c","after":{"id":[1]}}', False),  # a nested value in a row: the Python path's
+    (b'{"op":"c","after":{"brandNew":1}}', False),  # schema drift: the Python path reports it
+    (b'{"op":"c","after":{"\\u0069d":1}}', False),  # an escaped column name
+    (b'{"\\u006fp":"c","after":{"id":1}}', False),  # an escaped envelope key
+    (b'{"op":"c","after":null}', False),
+    (b'{"op":"c","after":{"id":1},"ts_ms":' + b"[" * 80 + b"]" * 80 + b"}", False),  # deeper than the reader goes
+    (b'[{"op":"c"}]', False),
+    (b"", False),
+])
+def test_the_c_reader_on_edge_cases(raw, taken):
+    assert (check_read(raw) is not None) == taken
