@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     log_level: str = Field("info", description="debug, info, warning, error")
     suspend_foreign_keys: bool = Field(True, description="drop (and record) FKs between mapped target tables at start; restore them at cutover with `replicator target fks restore`")
     apply_connections: int = Field(1, ge=1, le=32, description="PostgreSQL connections one batch is written over at once, split by target key (apply/shards.py); 1: one transaction per batch. Raise it when the batch log's apply_ms stays above map_ms and PostgreSQL has cores to spare")
+    apply_queue_batches: int = Field(6, ge=1, le=64, description="mapped batches that may wait for the apply thread (apply/runner.py): the main thread maps ahead while batches are written, one at a time and in order; 1: map one batch while the previous is written")
+    apply_queue_bytes: int = Field(24 * 1024 * 1024, gt=0, description="most message bytes (keys and values) in the batches handed to the apply thread and not yet committed; with batch_max_bytes, what bounds the process's memory (one batch is always let through)")
     fast_path: bool = Field(True, description="decode and map the common case (MySQL c/u/r events of tables without filters) in the C core, replicator/_fastmap.c; false: all in Python, with the same results")
     stop_after_idle_s: float | None = Field(None, description="exit after this long without events (demo/tests)")
 

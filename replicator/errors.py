@@ -71,6 +71,11 @@ class DurabilityError(ReplicatorError):
     and its successor replays from the last committed offsets."""
 
 
+class ApplyAbandoned(ReplicatorError):
+    """A queued batch left unwritten because a batch before it failed to be written: the
+    offsets of neither are committed, and the successor replays both, in order."""
+
+
 class ConfigError(ReplicatorError):
     """The configuration or the mapping files are invalid; the process cannot start."""
 

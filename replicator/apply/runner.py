@@ -9,10 +9,14 @@ replays from the last committed offsets; the sink's position checks make that re
 harmless (docs/delivery-guarantees.md).
 
 Two stages overlap: while one apply thread writes batch N to PostgreSQL, the main thread
-consumes and maps batch N+1. At most one batch is in flight; batch N+1 is handed to the
-apply thread only after batch N's transaction committed and its offsets were committed,
-so the order of writes, and of offset commits, is the order of consumption. A rebalance
-waits for the in-flight batch and commits it before giving partitions up.
+consumes and maps the next ones. Up to `apply_queue_batches` mapped batches (and
+`apply_queue_bytes` of their messages) wait for the apply thread, which writes them one
+at a time in consumption order; the main thread commits each batch's offsets after its
+transaction committed, in the same order. The queue absorbs the swings of the two stages
+(a batch of updates costs PostgreSQL twice a batch of inserts; mapping is steadier):
+with one batch in flight, each step took the longer of the two. If a batch's write
+fails, the batches queued behind it are not written and no later offset is committed.
+A rebalance waits for every batch in flight and commits them before giving partitions up.
 
 Transient errors (database restarting, broker away) are retried with capped exponential
 backoff, keeping the same batch; terminal errors of one event send that event to the DLQ
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,7 +43,7 @@ from replicator.apply.fastpath import FastMapper, Mapped
 from replicator.apply.shards import ShardWriters
 from replicator.apply.sink import ApplyStats, PostgresSink, WritePlan, WritePlanner
 from replicator.config import Settings
-from replicator.errors import (ApplyError, DurabilityError, ReplicatorError, SchemaDriftError, TransientError,
+from replicator.errors import (ApplyAbandoned, ApplyError, DurabilityError, ReplicatorError, SchemaDriftError, TransientError,
                                classify_db_error, commit_superseded)
 from replicator.events import decode_message
 from replicator.logs import get_logger, kafka_client_logger
@@ -60,6 +65,7 @@ class Batch:
     n_ops: int = 0
     fast: int = 0  # events the C core decoded and mapped (fastpath.py)
     shards: int = 0  # transactions that wrote it at once (shards.py); 1: one transaction
+    nbytes: int = 0  # its messages' keys and values: what it counts against apply_queue_bytes
     # seconds per stage: main thread consume, map (+plan), wait for the apply thread,
     # offset commit; apply thread: write
     consume_s: float = 0.0
@@ -105,7 +111,11 @@ class Runner:
         self.budget = BatchBudget(settings.batch_max_events, settings.batch_max_bytes)
         # partitions revoked during the consume call just made (_consume_batch)
         self._revoked: set[tuple[str, int]] = set()
-        self._inflight: tuple[Batch, Future[None]] | None = None
+        # mapped batches handed to the apply thread, oldest first, and their message bytes
+        self._inflight: deque[tuple[Batch, Future[None]]] = deque()
+        self._inflight_bytes = 0
+        # set by the apply thread when a write failed: the batches queued behind it are not written
+        self._write_failed = False
         # librdkafka's own log lines go through the structured log (logs.kafka_client_logger)
         kafka = {"bootstrap.servers": settings.kafka_bootstrap_servers, "logger": kafka_client_logger(),
                  **settings.kafka_extra}
@@ -331,8 +341,8 @@ class Runner:
         log.info("replicator.partitions_assigned", partitions=[f"{p.topic}[{p.partition}]" for p in partitions])
 
     def _on_revoke(self, consumer, partitions) -> None:
-        # finish and commit the batch being applied, so the next owner starts exactly
-        # after it: nothing lost, nothing applied twice
+        # finish and commit the batches in flight, so the next owner starts exactly after
+        # them: nothing lost, nothing applied twice
         self.finish_inflight()
         self._revoked |= {(p.topic, p.partition) for p in partitions}
         self.assigned = []
@@ -350,12 +360,19 @@ class Runner:
     # one batch
 
     def process(self, msgs: list[Message], consume_s: float = 0.0) -> None:
-        """Map a consumed batch (this thread), then hand it to the apply thread once the
-        previous batch is applied and committed."""
+        """Map a consumed batch (this thread), then queue it for the apply thread: once
+        the queue has room, after committing the batches already written."""
         batch = self.prepare(msgs)
         batch.consume_s = consume_s
-        self.finish_inflight()
-        self._inflight = (batch, self._apply_thread.submit(self._write, batch))
+        batch.nbytes = _message_bytes(msgs)
+        while self._inflight and self._inflight[0][1].done():
+            self._finish_oldest()
+        # at least one batch is always in flight, however large
+        while self._inflight and (len(self._inflight) >= self.s.apply_queue_batches
+                                  or self._inflight_bytes + batch.nbytes > self.s.apply_queue_bytes):
+            self._finish_oldest()
+        self._inflight.append((batch, self._apply_thread.submit(self._write, batch)))
+        self._inflight_bytes += batch.nbytes
 
     def prepare(self, msgs: list[Message]) -> Batch:
         """Decode, map and plan a consumed batch: the main thread's work (pure; no I/O)."""
@@ -375,22 +392,48 @@ class Runner:
         return batch
 
     def finish_inflight(self) -> None:
-        """Wait for the batch in the apply thread; commit its offsets once it is durable.
-        Re-raises what stopped the apply (its offsets then stay uncommitted)."""
-        if self._inflight is None:
-            return
-        batch, done = self._inflight
-        self._inflight = None
-        t0 = time.perf_counter()
-        done.result()
-        t1 = time.perf_counter()
-        self._retry("commit", lambda: self._commit(batch.spans))
+        """Wait for every batch in flight, committing each one's offsets once it is
+        durable, in order. Re-raises what stopped an apply (see _finish_oldest)."""
+        while self._inflight:
+            self._finish_oldest()
+
+    def _finish_oldest(self) -> None:
+        """Wait for the oldest batch in flight and commit its offsets once it is durable.
+        If its write (or that commit) failed, the batches behind it are dropped unwritten
+        and uncommitted, and the error is re-raised: a restart replays them all from the
+        last committed offsets."""
+        batch, done = self._inflight[0]  # counted in flight until committed
+        try:
+            t0 = time.perf_counter()
+            done.result()
+            t1 = time.perf_counter()
+            self._retry("commit", lambda: self._commit(batch.spans))
+        except BaseException:
+            self._write_failed = True  # a batch not yet started is not written (_write)
+            for _, later in self._inflight:
+                later.cancel()
+            self._inflight.clear()
+            self._inflight_bytes = 0
+            raise
+        self._inflight.popleft()
+        self._inflight_bytes -= batch.nbytes
         batch.wait_s, batch.commit_s = t1 - t0, time.perf_counter() - t1
         self._observe(batch)
 
     def _write(self, batch: Batch) -> None:
         """The apply thread: one PostgreSQL transaction, then the batch's dead letters,
-        acknowledged by the broker before the offsets may be committed."""
+        acknowledged by the broker before the offsets may be committed. Not after an
+        earlier batch's write failed: its offsets will not be committed, so neither may
+        this batch's, and a restart replays both in order."""
+        if self._write_failed:
+            raise ApplyAbandoned(f"not written: an earlier batch's write failed ({_positions(batch)})")
+        try:
+            self._write_batch(batch)
+        except BaseException:
+            self._write_failed = True
+            raise
+
+    def _write_batch(self, batch: Batch) -> None:
         t0 = time.perf_counter()
         self._retry("apply", lambda: self._apply(batch))
         dead = [m for m in batch.mapped if m.error is not None]
