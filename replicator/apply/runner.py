@@ -373,6 +373,7 @@ class Runner:
             self._finish_oldest()
         self._inflight.append((batch, self._apply_thread.submit(self._write, batch)))
         self._inflight_bytes += batch.nbytes
+        metrics.APPLY_QUEUE.set(len(self._inflight))
 
     def prepare(self, msgs: list[Message]) -> Batch:
         """Decode, map and plan a consumed batch: the main thread's work (pure; no I/O)."""

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from confluent_kafka import TopicPartition
 
+from replicator import metrics
 from replicator.apply.runner import Runner
 from replicator.config import Settings
 from replicator.errors import DurabilityError
@@ -62,6 +63,7 @@ def _queue_three_behind_a_lock(stack, runner: Runner, tgt: str, msgs) -> None:
         time.sleep(0.5)
         assert len(runner._inflight) == 3, "the batches did not queue behind the one being written"
         assert not any(done.done() for _, done in runner._inflight)
+        assert metrics.APPLY_QUEUE._value.get() == 3
     finally:
         lock.rollback()
         lock.close()
