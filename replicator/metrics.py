@@ -43,8 +43,8 @@ UNPARKED = Counter("replicator_unparked_writes_total",
                    "Parked writes applied once their target row existed")
 ASSIGNED_PARTITIONS = Gauge("replicator_assigned_partitions", "Partitions assigned to this process")
 APPLY_QUEUE = Gauge("replicator_apply_queue_batches",
-                    "Mapped batches handed to the apply thread and not yet committed, after the latest was "
-                    "handed over (apply_queue_batches at most): full, the write is the bottleneck; 1, the mapping")
+                    "Mapped batches handed to the apply thread and not yet committed (apply_queue_batches at "
+                    "most): full most of the time, the write is the bottleneck; 0 or 1, the mapping or the stream")
 RECONCILE_ROWS_CHECKED = Counter("replicator_reconcile_rows_checked_total",
                                  "Source-derived target rows compared by `replicator reconcile`", ["table"])
 RECONCILE_DIFFERENCES = Gauge("replicator_reconcile_differences",

@@ -415,9 +415,11 @@ class Runner:
                 later.cancel()
             self._inflight.clear()
             self._inflight_bytes = 0
+            metrics.APPLY_QUEUE.set(0)
             raise
         self._inflight.popleft()
         self._inflight_bytes -= batch.nbytes
+        metrics.APPLY_QUEUE.set(len(self._inflight))
         batch.wait_s, batch.commit_s = t1 - t0, time.perf_counter() - t1
         self._observe(batch)
 

@@ -83,6 +83,7 @@ def test_queued_batches_are_written_and_committed_in_order(stack, case):
     runner.finish_inflight()
     assert committed == [10, 20, 30]
     assert _rows(stack, tgt) == 30
+    assert metrics.APPLY_QUEUE._value.get() == 0
     assert runner.totals.applied_ops == 30
 
 
