@@ -49,6 +49,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -233,7 +234,8 @@ def main() -> None:
         print(f"round {r} CPU per event: apply process {res['cpu_us']:.1f} us (main thread {res['main_cpu_us']:.1f}), "
               f"PostgreSQL backends {res['pg_cpu_us']:.1f} us, broker {res['broker_cpu_us']:.1f} us; "
               f"{os.cpu_count()} cores / {res['total_cpu_us']:.1f} us = a ceiling of {ceiling:,.0f} events/s, "
-              f"reached {res['apply_rate'] / ceiling:.2f}", flush=True)
+              f"reached {res['apply_rate'] / ceiling:.2f}; the apply process took {res['faults']:.2f} page faults "
+              f"per event", flush=True)
         print(f"round {r}: {res['events']} events -> {res['rows']} rows; apply {res['apply_rate']:,.0f} events/s "
               f"(steady, after the {res['join_s']:.1f}s group join; "
               f"peak RSS {res['rss_mb']:.0f} MB); plain COPY {res['copy_rate']:,.0f} rows/s", flush=True)
@@ -360,7 +362,7 @@ def one_round(target_dsn: str, bootstrap: str, workload: Workload, args) -> dict
         """CPU seconds so far: this process, its main thread, its PostgreSQL backends, the broker."""
         pg_pids = ([runner.conn.info.backend_pid] if runner.conn is not None else []) + runner.shards.backend_pids()
         return {"proc": time.process_time(), "main": time.thread_time(), "pg": sum(map(proc_cpu_s, pg_pids)),
-                "broker": proc_cpu_s(broker_pid)}
+                "broker": proc_cpu_s(broker_pid), "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt}
 
     def on_batch(totals) -> None:  # in the main thread, after each batch's commit
         marks["last"] = time.perf_counter()
@@ -394,9 +396,10 @@ def one_round(target_dsn: str, bootstrap: str, workload: Workload, args) -> dict
     steady = events
     apply_rate = steady / (marks["last"] - marks["first"])
     per_event = {k: (marks[f"{k}1"] - marks[f"{k}0"]) / steady * 1e6 for k in ("proc", "main", "pg", "broker")}
+    faults_per_event = (marks["faults1"] - marks["faults0"]) / steady
     return {"events": events, "apply_rate": apply_rate, "join_s": marks["first"] - start,
             "cpu_us": per_event["proc"], "main_cpu_us": per_event["main"], "pg_cpu_us": per_event["pg"],
-            "broker_cpu_us": per_event["broker"], "total_cpu_us": per_event["proc"] + per_event["pg"] + per_event["broker"],
+            "broker_cpu_us": per_event["broker"], "faults": faults_per_event, "total_cpu_us": per_event["proc"] + per_event["pg"] + per_event["broker"],
             "all_cpu_us": cpu_s / events * 1e6, "rss_mb": peak_rss_mb(),
             **applied_counts()}
 

@@ -75,7 +75,7 @@ def main() -> None:
                 continue
             batch = runner.prepare(part)
             runner._observe(batch)
-            failed = [m.error for m in batch.mapped if m.error is not None]
+            failed = [m.error for m in batch.dead]
             if failed or batch.plans is None:  # a figure for events that fail says nothing
                 raise SystemExit(f"{len(failed)} events failed to map, the first: {failed[:1]!r}")
             del batch

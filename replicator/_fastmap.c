@@ -965,14 +965,22 @@ fail:
 
 static PyObject *map_batch(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    /* map_batch(msgs, specs_by_topic, slow) -> [Mapped]: each message through fast_one
-     * when its topic has a spec and it is the common case, else through slow(msg) */
-    PyObject *msgs, *specs, *slow, *out;
+    /* map_batch(msgs, specs_by_topic, slow[, release]) -> [Mapped]: each message through
+     * fast_one when its topic has a spec and it is the common case, else through
+     * slow(msg). `release`, a list (the previous batch's Mapped), has its i-th item
+     * replaced by None before message i is mapped: the blocks it frees are the ones this
+     * message's objects take, while they are still in the cache. Freed a batch at a time,
+     * they emptied whole arenas, which the allocator gave back to the system and took again
+     * (a page fault per 4 kB) for the next batch. */
+    PyObject *msgs, *specs, *slow, *out, *release = NULL;
     Py_ssize_t i, n;
-    if (nargs != 3 || !PyList_CheckExact(args[0]) || !PyDict_CheckExact(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "map_batch(list of messages, dict of specs, slow path)");
+    if ((nargs != 3 && nargs != 4) || !PyList_CheckExact(args[0]) || !PyDict_CheckExact(args[1])
+        || (nargs == 4 && args[3] != Py_None && !PyList_CheckExact(args[3]))) {
+        PyErr_SetString(PyExc_TypeError, "map_batch(list of messages, dict of specs, slow path[, list to release])");
         return NULL;
     }
+    if (nargs == 4 && args[3] != Py_None)
+        release = args[3];
     if (!ready) {
         PyErr_SetString(PyExc_RuntimeError, "_fastmap.setup() was not called");
         return NULL;
@@ -983,6 +991,12 @@ static PyObject *map_batch(PyObject *self, PyObject *const *args, Py_ssize_t nar
         return NULL;
     for (i = 0; i < n; i++) {
         PyObject *msg = PyList_GET_ITEM(msgs, i), *topic, *spec, *m = NULL;
+        if (release != NULL && i < PyList_GET_SIZE(release)) {
+            PyObject *old = PyList_GET_ITEM(release, i);
+            Py_INCREF(Py_None);
+            PyList_SET_ITEM(release, i, Py_None);
+            Py_DECREF(old);
+        }
         if (i % 64 == 63) {
             /* a batch is tens of milliseconds of C: let the apply thread take the GIL
              * when it asked for it (a table without Python transforms never enters the

@@ -225,14 +225,17 @@ class FastMapper:
         """The source tables whose common case runs in C."""
         return sorted(f"{c[0]}.{c[2]}" for c in self.codes.values())
 
-    def map(self, msgs: list[Message]) -> list[Mapped]:
+    def map(self, msgs: list[Message], release: list[Mapped] | None = None) -> list[Mapped]:
         """Every message's `Mapped`, in order; `handed_back` then says how many took the
-        Python path."""
+        Python path. `release`, the previous batch's `Mapped` list, is emptied item by item
+        as this batch is mapped (`_fastmap.map_batch`): what it frees is reused at once."""
         if not self.codes:
             self.handed_back = len(msgs)
+            if release is not None:
+                release.clear()
             return [self.slow(m) for m in msgs]
         self.handed_back = 0
-        return _fastmap.map_batch(msgs, self.codes, self._slow)
+        return _fastmap.map_batch(msgs, self.codes, self._slow, release)
 
 
 # the runner's per-batch bookkeeping: in C where the extension was built (the same results,

@@ -58,9 +58,17 @@ class Batch:
     """One consumed batch on its way through the two stages."""
 
     msgs: list[Message]
-    mapped: list[Mapped]
+    # the events that could not be decoded or mapped: dead letters once the batch is written
+    dead: list[Mapped]
     # one plan per shard of the batch's ops (shards.py); None: write event by event (planning failed)
     plans: list[WritePlan] | None = None
+    # every event's Mapped: kept only while planning failed (then the batch is written event
+    # by event); otherwise released once the batch is planned (Runner.prepare)
+    mapped: list[Mapped] | None = None
+    # events the database refused when the batch was written event by event: dead letters too
+    refused: list[Mapped] = field(default_factory=list)
+    # for the batch's metrics (fastpath.tally): counted when it is mapped, again if written event by event
+    tally: tuple = ()
     spans: dict[tuple[str, int], list[int]] = field(default_factory=dict)  # first, last offset
     n_ops: int = 0
     fast: int = 0  # events the C core decoded and mapped (fastpath.py)
@@ -116,6 +124,8 @@ class Runner:
         self._inflight_bytes = 0
         # set by the apply thread when a write failed: the batches queued behind it are not written
         self._write_failed = False
+        # the last batch's Mapped, released while the next one is mapped (FastMapper.map)
+        self._spent: list[Mapped] | None = None
         # librdkafka's own log lines go through the structured log (logs.kafka_client_logger)
         kafka = {"bootstrap.servers": settings.kafka_bootstrap_servers, "logger": kafka_client_logger(),
                  **settings.kafka_extra}
@@ -228,6 +238,7 @@ class Runner:
                 consume_s = time.perf_counter() - t0
                 msgs = [m for m in msgs if not self._is_error(m)]
                 if not msgs:
+                    self._spent = None
                     self.finish_inflight()  # nothing new: commit what is being applied now
                     self._refresh_idle_lag()
                     # idle only counts once partitions are assigned: a group join takes seconds
@@ -378,9 +389,11 @@ class Runner:
     def prepare(self, msgs: list[Message]) -> Batch:
         """Decode, map and plan a consumed batch: the main thread's work (pure; no I/O)."""
         t0 = time.perf_counter()
-        mapped = self.mapper.map(msgs)
+        spent, self._spent = self._spent, None
+        mapped = self.mapper.map(msgs, spent)
+        del spent
         ops, spans = fastpath.BATCH.ops_and_spans(mapped)
-        batch = Batch(msgs, mapped, spans=spans)
+        batch = Batch(msgs, [m for m in mapped if m.error is not None], spans=spans)
         batch.fast = len(msgs) - self.mapper.handed_back
         batch.n_ops = len(ops)
         try:
@@ -389,6 +402,14 @@ class Runner:
             batch.plans = [self.planner.plan(shard) for shard in shards if shard]
         except Exception as exc:  # noqa: BLE001 - a bug in planning: isolate the event responsible
             log.warning("replicator.plan_failed", error=str(exc)[:300], events=len(msgs))
+        batch.tally = fastpath.BATCH.tally(mapped)
+        del ops
+        if batch.plans is None:
+            batch.mapped = mapped
+        else:
+            # the plan holds what the write needs. The events and their ops go now, while
+            # the next batch is mapped, instead of when this one is committed, a queue later
+            self._spent = mapped
         batch.map_s = time.perf_counter() - t0
         return batch
 
@@ -439,7 +460,8 @@ class Runner:
     def _write_batch(self, batch: Batch) -> None:
         t0 = time.perf_counter()
         self._retry("apply", lambda: self._apply(batch))
-        dead = [m for m in batch.mapped if m.error is not None]
+        batch.plans = batch.mapped = None  # committed: its rows are freed here, still warm from the COPY
+        dead = batch.dead + batch.refused
         for m in dead:
             self._dead_letter(m)
         if dead:
@@ -464,15 +486,36 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - terminal, or a transform bug: this record's problem, not the pipeline's
             return Mapped(msg, ev, (), exc)
 
+    def _remap(self, batch: Batch) -> list[Mapped]:
+        """The batch's events mapped again, for writing it event by event after its plan
+        was refused (its Mapped were released once it was planned). The Python path,
+        without the first pass's side effects: the events that failed then are taken as
+        they were (their dead letters are sent once), and schema changes are not reported
+        again. Mapping is deterministic (transforms are pure), so the ops are the same."""
+        failed = {(m.msg.topic(), m.msg.partition(), m.msg.offset()): m for m in batch.dead}
+        out = []
+        for msg in batch.msgs:
+            m = failed.get((msg.topic(), msg.partition(), msg.offset())) if failed else None
+            if m is None:
+                try:
+                    ev = decode_message(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value())
+                    m = Mapped(msg, ev, self.mappings.map_event(ev)) if ev.kind == "change" else Mapped(msg, ev)
+                except Exception as exc:  # noqa: BLE001 - it did not fail the first time: fail it the same way
+                    m = Mapped(msg, None, (), exc)
+            out.append(m)
+        return out
+
     def _apply(self, batch: Batch) -> None:
         self._connect()
         assert self.conn is not None and self.sink is not None
+        batch.refused = []
         if not batch.n_ops:
             return
         t0 = time.perf_counter()
         self._require_idle(batch, "before")
         if batch.plans is None:
-            stats = self._apply_one_by_one(batch.mapped)
+            assert batch.mapped is not None
+            stats = self._apply_one_by_one(batch, batch.mapped)
         else:
             # the shards at once, each in its own transaction (shards.py); None: a single
             # shard, or the parallel write failed: the whole batch in one transaction here
@@ -503,8 +546,8 @@ class Runner:
                 self._reset_connection()
                 raise err from exc
             # a terminal refusal in the batch: find the events responsible, one by one
-            log.warning("replicator.batch_refused", error=str(err), events=len(batch.mapped))
-            stats = self._apply_one_by_one(batch.mapped)
+            log.warning("replicator.batch_refused", error=str(err), events=len(batch.msgs))
+            stats = self._apply_one_by_one(batch, self._remap(batch))
         return stats
 
     def _require_idle(self, batch: Batch, when: str) -> None:
@@ -523,9 +566,12 @@ class Runner:
                               "transaction, so its commit could not be trusted; offsets not committed",
                               positions=_positions(batch))
 
-    def _apply_one_by_one(self, mapped: list[Mapped]) -> ApplyStats:
+    def _apply_one_by_one(self, batch: Batch, mapped: list[Mapped]) -> ApplyStats:
+        """Each event's ops in a savepoint of one transaction: the events the database
+        refuses become `batch.refused` (dead letters), and the batch's tally counts them so."""
         assert self.conn is not None and self.sink is not None
         total = ApplyStats()
+        mapped = list(mapped)  # a retry starts again from the events as they were mapped
         with self.conn.transaction():
             for i, m in enumerate(mapped):
                 if m.error is not None or not m.ops:
@@ -540,8 +586,11 @@ class Runner:
                     if err.transient:
                         raise err from exc
                     mapped[i] = m._replace(error=err)
+                    batch.refused.append(mapped[i])
                 except Exception as exc:  # noqa: BLE001 - planning this event's ops failed: its problem only
                     mapped[i] = m._replace(error=exc)
+                    batch.refused.append(mapped[i])
+        batch.tally = fastpath.BATCH.tally(mapped)
         return total
 
     def _record(self, stats: ApplyStats, n_ops: int, seconds: float) -> None:
@@ -625,7 +674,7 @@ class Runner:
     def _observe(self, batch: Batch) -> None:
         now = time.time()
         # one pass, keyed by topic; labels are resolved once per topic, not per event
-        counts, newest, firsts, dead = fastpath.BATCH.tally(batch.mapped)
+        counts, newest, firsts, dead = batch.tally
         tables = {topic: ev.source_table for topic, ev in firsts.items()}
         # one increment per label set, not per event: labels() lookups cost microseconds
         for (topic, op, outcome), n in counts.items():
@@ -633,13 +682,13 @@ class Runner:
         for topic, ts in newest.items():
             metrics.LAST_APPLIED_TS.labels(tables[topic]).set(ts / 1000)
             metrics.LAG_SECONDS.labels(tables[topic]).set(max(0.0, now - ts / 1000))
-        metrics.BATCH_SIZE.observe(len(batch.mapped))
+        metrics.BATCH_SIZE.observe(len(batch.msgs))
         metrics.FAST_PATH_EVENTS.inc(batch.fast)
-        self.totals.events += len(batch.mapped)
+        self.totals.events += len(batch.msgs)
         self.totals.changes += sum(counts.values())
         self.totals.batches += 1
         self.last_progress = time.monotonic()
-        log.info("replicator.batch_applied", events=len(batch.mapped), ops=batch.n_ops,
+        log.info("replicator.batch_applied", events=len(batch.msgs), ops=batch.n_ops,
                  tables=sorted(set(tables.values())),
                  positions=[f"{t}[{p}]@{a}-{b}" for (t, p), (a, b) in batch.spans.items()],
                  dead_letters=dead, fast_path=batch.fast, shards=batch.shards, **{f"{stage}_ms": round(getattr(batch, f"{stage}_s") * 1000, 1)

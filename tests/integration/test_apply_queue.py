@@ -6,12 +6,13 @@ to the runner as its consume loop hands them."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import psycopg
 import pytest
-from confluent_kafka import TopicPartition
+from confluent_kafka import Message, TopicPartition
 
 from replicator import metrics
 from replicator.apply.runner import Runner
@@ -134,3 +135,37 @@ def test_the_queue_holds_at_most_apply_queue_bytes_of_messages(stack, case):
         assert _rows(stack, tgt) == 30 and runner._inflight_bytes == 0
     finally:
         lock.close()
+
+
+def test_a_refused_batch_is_written_event_by_event_from_its_messages(stack, case):
+    """A batch's Mapped are released once it is planned (Runner.prepare); when the database
+    refuses the batch, it is mapped again from its messages and written event by event. The
+    event the database refuses and the one that could not be decoded are each dead-lettered
+    once, the others are applied, and the batch's metrics count them so."""
+    runner, tgt, msgs, topic = case
+    batch = msgs[:10]
+    # offset 3 trims and lower-cases to offset 2's email: app.users.email refuses it
+    env = json.loads(batch[3].value())
+    env["after"]["email"] = " U3@example.com"
+    batch[3] = Message(topic=topic, partition=0, offset=3, key=batch[3].key(), value=json.dumps(env).encode())
+    batch[6] = Message(topic=topic, partition=0, offset=6, key=batch[6].key(), value=b"{not json")
+    sent: list[tuple[int, str]] = []
+    dead_letter = runner._dead_letter
+    runner._dead_letter = lambda m: (sent.append((m.msg.offset(), type(m.error).__name__)), dead_letter(m))
+    table = f"{env['source']['db']}.Developer"
+    dead_before = metrics.EVENTS.labels(table, "c", "dead_letter")._value.get()
+    applied_before = metrics.EVENTS.labels(table, "c", "applied")._value.get()
+    runner.process(batch)
+    queued, _done = runner._inflight[0]
+    assert queued.mapped is None and len(runner._spent) == 10  # released with the next batch
+    runner.finish_inflight()
+    assert sorted(sent) == [(3, "ApplyError"), (6, "DecodeError")]
+    assert _rows(stack, tgt) == 8
+    assert runner.totals.dead_letters == 2 and _committed(runner, topic) == 10
+    # the undecodable message is no change event: only the refused one counts as a dead change
+    assert metrics.EVENTS.labels(table, "c", "dead_letter")._value.get() - dead_before == 1
+    assert metrics.EVENTS.labels(table, "c", "applied")._value.get() - applied_before == 8
+    # the next batch releases the last one's Mapped as it is mapped
+    runner.process(msgs[10:20])
+    runner.finish_inflight()
+    assert _rows(stack, tgt) == 18

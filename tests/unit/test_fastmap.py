@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import textwrap
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -195,6 +196,28 @@ def test_canonical_changes_are_taken_by_the_c_core(runner):
     assert handed_back == 1  # only the Owner event: its row does not match the Owner mapping's columns
     assert all(m.error is None and len(m.ops) == 2 for m in fast[:-2])
     assert fast[-1].ops[0].values == {"id": fast[-1].ops[0].key[0], "label": "x", "deleted_at": None}
+
+
+def test_mapping_a_batch_releases_the_previous_one_item_by_item(runner):
+    """The runner hands the previous batch's Mapped to the next map call (Runner.prepare):
+    each is released as a message is mapped, and the mapping is the same."""
+    warm(runner)
+    msgs = [message(envelope("c", account(id=i)), {"id": i}, offset=i) for i in range(6)]
+    previous = runner.mapper.map(msgs)
+    event = previous[0].event
+    refs = sys.getrefcount(event)
+    shorter = msgs[:4]
+    now = runner.mapper.map(shorter, previous)
+    # one item per message mapped; the rest goes when the caller drops the list
+    assert previous[:4] == [None] * 4 and all(m is not None for m in previous[4:])
+    assert sys.getrefcount(event) == refs - 1
+    assert_same(now, [runner._map(m) for m in shorter])
+    longer = msgs + msgs
+    assert_same(runner.mapper.map(longer, list(now)), [runner._map(m) for m in longer])
+    python_only = fastpath.FastMapper(runner.mappings, runner._map, enabled=False)
+    spent = list(now)
+    assert_same(python_only.map(shorter, spent), [runner._map(m) for m in shorter])
+    assert spent == []
 
 
 HANDED_BACK = {
