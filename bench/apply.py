@@ -372,14 +372,14 @@ def one_round(target_dsn: str, bootstrap: str, workload: Workload, args) -> dict
     runner = Runner(s, ms, on_batch=on_batch)
     process = runner.process
 
-    def first_process(msgs, consume_s: float = 0.0) -> None:
+    def first_process(msgs, consume_s: float = 0.0, nbytes: int | None = None) -> None:
         """The clock starts when the first batch is handed over, before it is mapped: with
         several batches in flight (`apply_queue_depth`), a clock started at the first commit
         would not count the batches mapped while the first was being written."""
         if "first" not in marks:
             marks["first"] = time.perf_counter()
             marks.update({f"{k}0": v for k, v in cpu_marks().items()})
-        process(msgs, consume_s)
+        process(msgs, consume_s, nbytes)
 
     runner.process = first_process
     start, cpu_start = time.perf_counter(), time.process_time()

@@ -135,13 +135,29 @@ def split_ops(ops: list[TargetOp], n: int) -> list[list[TargetOp]]:
     return shards
 
 
+def message_sizes(msgs: list[Message]) -> tuple[int, int, int]:
+    """What a consume call brought: its bytes (keys and values; len(message) is its
+    value's length), its largest value, and how many of its messages are errors (a
+    partition's end...)."""
+    nbytes = largest = errors = 0
+    for m in msgs:
+        n = len(m)
+        nbytes += n + len(m.key() or b"")
+        if n > largest:
+            largest = n
+        if m.error() is not None:
+            errors += 1
+    return nbytes, largest, errors
+
+
 class BatchFunctions(NamedTuple):
     ops_and_spans: Callable[[list[Mapped]], tuple[list[TargetOp], dict[tuple[str, int], list[int]]]]
     tally: Callable[[list[Mapped]], tuple[dict, dict, dict, int]]
     split_ops: Callable[[list[TargetOp], int], list[list[TargetOp]]]
+    message_sizes: Callable[[list[Message]], tuple[int, int, int]]
 
 
-PYTHON_BATCH = BatchFunctions(ops_and_spans, tally, split_ops)
+PYTHON_BATCH = BatchFunctions(ops_and_spans, tally, split_ops, message_sizes)
 
 
 def plan_functions(python: T) -> T:

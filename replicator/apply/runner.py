@@ -234,9 +234,8 @@ class Runner:
             while not self.stopping:
                 self._refresh_reconcile_metrics()
                 t0 = time.perf_counter()
-                msgs = self._consume_batch()
+                msgs, nbytes = self._consume_batch()
                 consume_s = time.perf_counter() - t0
-                msgs = [m for m in msgs if not self._is_error(m)]
                 if not msgs:
                     self._spent = None
                     self.finish_inflight()  # nothing new: commit what is being applied now
@@ -248,7 +247,7 @@ class Runner:
                         break
                     continue
                 self.idle_since = time.monotonic()
-                self.process(msgs, consume_s)
+                self.process(msgs, consume_s, nbytes)
         except DurabilityError as exc:
             log.error("replicator.stopped_unsafe_commit", error=str(exc),
                       consequence="offsets not committed; a restart replays from the last committed offsets")
@@ -261,10 +260,11 @@ class Runner:
                 self.close()
         return self.totals
 
-    def _consume_batch(self) -> list[Message]:
+    def _consume_batch(self) -> tuple[list[Message], int]:
         """Messages until the batch holds `batch_max_events` or `batch_max_bytes` (keys
         and values), or `batch_max_wait_ms` has passed; a consume call per
-        `budget.ask_limit` messages at most (batching.py).
+        `budget.ask_limit` messages at most (batching.py). With their bytes; without the
+        error events (a partition's end), which are logged.
 
         Each call takes only what librdkafka has queued already (timeout 0), and that
         queue is bounded in bytes by the same budget: a call that waited would keep taking
@@ -293,16 +293,16 @@ class Runner:
                 log.info("replicator.revoked_within_batch", dropped=len(msgs) - len(kept), kept=len(kept),
                          partitions=sorted(f"{t}[{p}]" for t, p in gone))
                 msgs = kept
-                nbytes = _message_bytes(msgs)
+                nbytes = fastpath.BATCH.message_sizes(msgs)[0]
             if not got:
                 break  # the wait is over and nothing came
-            size = _message_bytes(got)
-            self.budget.observe(len(got), size, max(map(len, got)))
-            msgs += got
+            size, largest, errors = fastpath.BATCH.message_sizes(got)
+            self.budget.observe(len(got), size, largest)
+            msgs += [m for m in got if not self._is_error(m)] if errors else got
             nbytes += size
             if time.monotonic() >= deadline:
                 break
-        return msgs
+        return msgs, nbytes
 
     def _refresh_reconcile_metrics(self, every_s: float = 60.0) -> None:
         """Export the reconcile gauges (from `_replicator.reconcile_runs`) and the tombstone
@@ -370,12 +370,12 @@ class Runner:
 
     # one batch
 
-    def process(self, msgs: list[Message], consume_s: float = 0.0) -> None:
+    def process(self, msgs: list[Message], consume_s: float = 0.0, nbytes: int | None = None) -> None:
         """Map a consumed batch (this thread), then queue it for the apply thread: once
         the queue has room, after committing the batches already written."""
         batch = self.prepare(msgs)
         batch.consume_s = consume_s
-        batch.nbytes = _message_bytes(msgs)
+        batch.nbytes = fastpath.BATCH.message_sizes(msgs)[0] if nbytes is None else nbytes
         while self._inflight and self._inflight[0][1].done():
             self._finish_oldest()
         # at least one batch is always in flight, however large
@@ -732,11 +732,6 @@ def _positions(batch: Batch) -> str:
 def _offset_spans(msgs: list[Message]) -> dict[tuple[str, int], list[int]]:
     """(topic, partition) -> [first offset, last offset] of consumed messages."""
     return fastpath.BATCH.ops_and_spans([Mapped(m) for m in msgs])[1]
-
-
-def _message_bytes(msgs: list[Message]) -> int:
-    """Keys and values: len(message) is its value's length."""
-    return sum([len(m) + len(m.key() or b"") for m in msgs])
 
 
 def tune_interpreter() -> None:

@@ -99,9 +99,10 @@ def test_large_rows_after_small_ones_stay_within_the_queue_bound(stack):
     consume_batch = runner._consume_batch
 
     def recording_consume_batch():
-        msgs = consume_batch()
-        batch_bytes.append(sum(len(m) + len(m.key() or b"") for m in msgs))
-        return msgs
+        msgs, nbytes = consume_batch()
+        assert nbytes == sum(len(m) + len(m.key() or b"") for m in msgs)
+        batch_bytes.append(nbytes)
+        return msgs, nbytes
 
     runner._consume_batch = recording_consume_batch  # type: ignore[method-assign]
     runner.run()

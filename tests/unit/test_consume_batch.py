@@ -55,7 +55,8 @@ def test_the_first_ask_of_a_runner_is_for_one_message_then_the_estimate_sizes_th
     r.budget.seen = False  # as after start
     script = ScriptedConsume(r, [messages("a", 0, 0, 1, size=2_000_000), messages("a", 0, 1, 2, size=2_000_000)])
     r.consumer = script
-    got = r._consume_batch()
+    got, nbytes = r._consume_batch()
+    assert nbytes == 3 * (2_000_000 + 1)
     # one 2 MB message says how large they are: 8 MiB then holds 3 more at most
     assert script.asked[:2] == [(1, False), (3, False)] and len(got) == 3
 
@@ -64,8 +65,8 @@ def test_a_batch_is_built_from_asks_of_at_most_ask_limit_until_the_event_count()
     r = runner(batch_max_events=300)  # 8 MiB: at most 128 messages an ask
     script = ScriptedConsume(r, [messages("a", 0, 0, 128), messages("a", 0, 128, 128), messages("a", 0, 256, 44)])
     r.consumer = script
-    got = r._consume_batch()
-    assert [m.offset() for m in got] == list(range(300))
+    got, nbytes = r._consume_batch()
+    assert [m.offset() for m in got] == list(range(300)) and nbytes == 300 * 101
     assert script.asked == [(128, False), (128, False), (44, False)]  # each takes what is queued
 
 
@@ -74,7 +75,7 @@ def test_nothing_queued_waits_for_one_message_and_the_wait_ends_the_batch():
     queued, arrives = messages("a", 0, 0, 100), messages("a", 0, 100, 1)
     r.consumer = script = ScriptedConsume(r, [queued, [], arrives, []])
     t0 = time.monotonic()
-    got = r._consume_batch()
+    got, _nbytes = r._consume_batch()
     assert [m.offset() for m in got] == list(range(101))
     # what was queued, then a wait for one message (which came), then nothing queued and a
     # wait that ran to the batch deadline (50 ms)
@@ -98,9 +99,21 @@ def test_messages_of_a_partition_revoked_mid_batch_are_dropped_and_the_rest_kept
     after = messages("a", 1, 64, 10)  # the call that served the revocation: the new assignment
     script = ScriptedConsume(r, [first, after], revoke_at=1, revoked=[TopicPartition("a", 0)])
     r.consumer = script
-    got = r._consume_batch()
+    got, nbytes = r._consume_batch()
+    assert nbytes == 74 * 101
     # partition a[0]'s 64 messages are gone (its next owner starts at its committed offset);
     # a[1], kept by this consumer, keeps its messages in order
     assert [(m.partition(), m.offset()) for m in got] == [(1, o) for o in range(74)]
     assert script.asked[:2] == [(128, False), (128, False)]
     assert r._revoked == set()
+
+
+def test_error_events_are_left_out_of_the_batch():
+    from confluent_kafka import KafkaError
+
+    r = runner(batch_max_events=300)
+    eof = Message(topic="a", partition=0, error=KafkaError(KafkaError._PARTITION_EOF))
+    r.consumer = ScriptedConsume(r, [messages("a", 0, 0, 3) + [eof] + messages("a", 1, 0, 2)])
+    got, nbytes = r._consume_batch()
+    assert [(m.partition(), m.offset()) for m in got] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]
+    assert nbytes == 5 * 101

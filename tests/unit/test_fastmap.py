@@ -469,6 +469,22 @@ def test_binary_copy_leaves_what_it_does_not_write_to_psycopg():
 # --- a batch's bookkeeping: the C core's against fastpath.PYTHON_BATCH ----------------------
 
 
+@settings(max_examples=200, deadline=None)
+@given(picks=st.lists(st.tuples(st.none() | st.binary(max_size=40), st.none() | st.binary(max_size=300),
+                                st.booleans()), max_size=20))
+def test_message_sizes_equal_the_python_function(picks):
+    from confluent_kafka import KafkaError
+
+    from replicator import _fastmap
+
+    msgs = [Message(topic=TOPIC, key=key, value=value, error=KafkaError(KafkaError._PARTITION_EOF) if error else None)
+            for key, value, error in picks]
+    got = _fastmap.message_sizes(msgs)
+    assert got == fastpath.PYTHON_BATCH.message_sizes(msgs)
+    assert got[0] == sum(len(v or b"") + len(k or b"") for k, v, _e in picks)
+    assert got[2] == sum(e for _k, _v, e in picks)
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(picks=st.lists(st.tuples(st.sampled_from(["fast", "delete", "bad", "drift", "heartbeat"]),
                                 st.integers(min_value=0, max_value=3), st.integers(min_value=0, max_value=40),
