@@ -20,6 +20,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <datetime.h>
+#include <structmember.h>
 
 /* set once by setup(): the types and helpers the values are made of */
 static PyObject *T_COORDS, *T_EVENT, *T_OP, *T_MAPPED, *T_UUID, *SAFE_UNKNOWN, *LOADS, *BINLOG_NUMBERS;
@@ -145,6 +146,29 @@ static PyObject *utc_of_epoch_ms(long long ms)
                                                    PyDateTimeAPI->DateTimeType);
 }
 
+/* where uuid.UUID keeps its `int` and `is_safe` slots (its __slots__' member
+ * descriptors), found by setup(); -1 when they are not plain object slots */
+static Py_ssize_t UUID_INT_AT = -1, UUID_SAFE_AT = -1;
+
+static Py_ssize_t slot_offset(PyObject *type, const char *name)
+{
+    PyObject *d = PyObject_GetAttrString(type, name);
+    Py_ssize_t at = -1;
+    if (d == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    if (Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+        PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+        if (m->type == T_OBJECT_EX && !(m->flags & READONLY))
+            at = m->offset;
+    }
+    Py_DECREF(d);
+    return at;
+}
+
+#define SLOT(obj, at) (*(PyObject **)((char *)(obj) + (at)))
+
 static PyObject *uuid_of_int(PyObject *n)
 {
     /* object.__new__(UUID) and the two slots, as keys._uuid_of_int does */
@@ -152,11 +176,50 @@ static PyObject *uuid_of_int(PyObject *n)
     PyObject *u = t->tp_alloc(t, 0);
     if (u == NULL)
         return NULL;
-    if (PyObject_GenericSetAttr(u, S_int, n) < 0 || PyObject_GenericSetAttr(u, S_is_safe, SAFE_UNKNOWN) < 0) {
+    if (UUID_INT_AT >= 0 && UUID_SAFE_AT >= 0) {
+        Py_INCREF(n);
+        SLOT(u, UUID_INT_AT) = n;
+        Py_INCREF(SAFE_UNKNOWN);
+        SLOT(u, UUID_SAFE_AT) = SAFE_UNKNOWN;
+    }
+    else if (PyObject_GenericSetAttr(u, S_int, n) < 0 || PyObject_GenericSetAttr(u, S_is_safe, SAFE_UNKNOWN) < 0) {
         Py_DECREF(u);
         return NULL;
     }
     return u;
+}
+
+/* hash(v), without a call into Python for a uuid.UUID, whose __hash__ is hash(self.int):
+ * its int is read from its slot; a tuple is hashed as CPython hashes one (tuplehash),
+ * over those hashes. setup() checks it gives hash() on a key like a batch's, else it is
+ * not used (HASH_OK). */
+static int HASH_OK = 0;
+
+static Py_hash_t value_hash(PyObject *v)
+{
+    if (Py_IS_TYPE(v, (PyTypeObject *)T_UUID) && UUID_INT_AT >= 0) {
+        PyObject *n = SLOT(v, UUID_INT_AT);
+        if (n != NULL)
+            return PyObject_Hash(n);
+    }
+    else if (PyTuple_CheckExact(v)) {
+        /* Objects/tupleobject.c, tuplehash (3.8 and later: xxHash's round) */
+        Py_ssize_t i, len = PyTuple_GET_SIZE(v);
+        Py_uhash_t acc = (Py_uhash_t)2870177450012600261ULL;
+        for (i = 0; i < len; i++) {
+            Py_uhash_t lane = (Py_uhash_t)value_hash(PyTuple_GET_ITEM(v, i));
+            if (lane == (Py_uhash_t)-1)
+                return -1;
+            acc += lane * (Py_uhash_t)14029467366897019727ULL;
+            acc = (acc << 31) | (acc >> 33);
+            acc *= (Py_uhash_t)11400714785074694791ULL;
+        }
+        acc += len ^ ((Py_uhash_t)2870177450012600261ULL ^ 3527539UL);
+        if (acc == (Py_uhash_t)-1)
+            return 1546275796;
+        return (Py_hash_t)acc;
+    }
+    return PyObject_Hash(v);
 }
 
 /* the converter's common case in place of a call (mapping/inline.py), else the call */
@@ -599,8 +662,10 @@ static PyObject *scan_row(Scan *s, PyObject *known, int strict)
             for (i = 0; i < n_known; i++) {
                 PyObject *cand = PyTuple_GET_ITEM(known, (hint + i) % n_known);
                 Py_ssize_t clen;
-                const char *c = PyUnicode_AsUTF8AndSize(cand, &clen);
-                if (c == NULL)
+                const char *c;
+                if (PyUnicode_IS_COMPACT_ASCII(cand))  /* column names are: their bytes are their UTF-8 */
+                    c = (const char *)PyUnicode_DATA(cand), clen = PyUnicode_GET_LENGTH(cand);
+                else if ((c = PyUnicode_AsUTF8AndSize(cand, &clen)) == NULL)
                     goto fail;
                 if (clen == len && memcmp(c, start, len) == 0) {
                     name = Py_NewRef(cand);
@@ -1054,6 +1119,22 @@ static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_INCREF(args[i]);
         Py_XSETREF(*slots[i], args[i]);
     }
+    UUID_INT_AT = slot_offset(T_UUID, "int");
+    UUID_SAFE_AT = slot_offset(T_UUID, "is_safe");
+    /* value_hash must be hash() itself: a batch's dict is read with both */
+    HASH_OK = 0;
+    if (sizeof(Py_uhash_t) == 8) {
+        PyObject *n = PyLong_FromUnsignedLongLong(0x0123456789abcdefULL), *u = n ? uuid_of_int(n) : NULL,
+                 *k = u ? Py_BuildValue("(s(Ni)s)", "app.users", u, 7, "legacy_main") : NULL;
+        Py_XDECREF(n);
+        if (k == NULL)
+            return NULL;
+        Py_hash_t h = PyObject_Hash(k), mine = value_hash(k);
+        Py_DECREF(k);
+        if (h == -1 || mine == -1)
+            return NULL;
+        HASH_OK = h == mine;
+    }
     ready = 1;
     Py_RETURN_NONE;
 }
@@ -1115,6 +1196,7 @@ static PyObject *reduce_ops(PyObject *self, PyObject *ops)
         goto done;
     for (i = 0; i < n; i++) {
         PyObject *cur;
+        Py_hash_t h;
         int le;
         op = PyList_GET_ITEM(arg, i);
         Py_INCREF(op);
@@ -1122,9 +1204,16 @@ static PyObject *reduce_ops(PyObject *self, PyObject *ops)
                          PyTuple_GET_ITEM(op, OP_CONTRIBUTOR));
         if (k == NULL)
             goto done;
-        cur = PyDict_SetDefault(newest, k, op);
-        if (cur == NULL)
+        /* the key's hash once, without UUID.__hash__'s call into Python (value_hash) */
+        h = HASH_OK ? value_hash(k) : PyObject_Hash(k);
+        if (h == -1)
             goto done;
+        cur = _PyDict_GetItem_KnownHash(newest, k, h);
+        if (cur == NULL) {
+            if (PyErr_Occurred() || _PyDict_SetItem_KnownHash(newest, k, op, h) < 0)
+                goto done;
+            cur = op;
+        }
         if (cur != op) {
             le = PyObject_RichCompareBool(PyTuple_GET_ITEM(cur, OP_POSITION), PyTuple_GET_ITEM(op, OP_POSITION), Py_LE);
             if (le < 0)
@@ -1162,7 +1251,7 @@ static PyObject *reduce_ops(PyObject *self, PyObject *ops)
                             goto done;
                     }
                 }
-                if (PyDict_SetItem(newest, k, op) < 0)
+                if (_PyDict_SetItem_KnownHash(newest, k, op, h) < 0)
                     goto done;
             }
             else if (is_kind(op, S_delete) && !is_kind(cur, S_delete)) {
@@ -1875,6 +1964,15 @@ error:
 /* split_ops(ops, n) -> [[TargetOp] * n]: fastpath.split_ops. A key's shard is its parts'
  * hashes folded (hash(uuid) is hash(uuid.int): read here without the Python-level
  * UUID.__hash__ call); the same key always lands in the same shard, in batch order */
+/* value_hash(v) -> (value_hash(v), whether reduce_ops uses it): a test hook */
+static PyObject *py_value_hash(PyObject *self, PyObject *v)
+{
+    Py_hash_t h = value_hash(v);
+    if (h == -1 && PyErr_Occurred())
+        return NULL;
+    return Py_BuildValue("(nO)", (Py_ssize_t)h, HASH_OK ? Py_True : Py_False);
+}
+
 /* message_sizes(msgs) -> (bytes, largest, errors): fastpath.message_sizes, without a
  * Python loop per message in the consume loop */
 static PyObject *S_error;
@@ -2037,6 +2135,7 @@ static PyMethodDef methods[] = {
     {"tally", tally, METH_O, "fastpath.tally"},
     {"split_ops", (PyCFunction)(void (*)(void))split_ops, METH_FASTCALL, "fastpath.split_ops"},
     {"message_sizes", message_sizes, METH_O, "fastpath.message_sizes"},
+    {"value_hash", py_value_hash, METH_O, "(hash(v) as reduce_ops computes it, whether it does)"},
     {"binary_copy", (PyCFunction)(void (*)(void))binary_copy, METH_FASTCALL, "A group's binary COPY stream, or None."},
     {"setup_plan", (PyCFunction)(void (*)(void))setup_plan, METH_FASTCALL, "copy_binary's markers."},
     {NULL, NULL, 0, NULL},

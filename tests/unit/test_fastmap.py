@@ -466,6 +466,22 @@ def test_binary_copy_leaves_what_it_does_not_write_to_psycopg():
     assert _fastmap.binary_copy([(1,)], [(2**64, 0)], [23]) is None  # a position beyond bigint
 
 
+_hashables = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**130, max_value=2**130), st.text(max_size=4),
+              st.uuids(), st.builds(uuid.UUID, int=st.integers(min_value=0, max_value=2**128 - 1)), st.floats()),
+    lambda inner: st.lists(inner, max_size=4).map(tuple), max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_hashables)
+def test_the_c_hash_of_a_batch_key_is_hash(value):
+    """reduce_ops hashes a key without UUID.__hash__'s call into Python (value_hash): a
+    batch's dict is read with both, so it must be hash() itself."""
+    from replicator import _fastmap
+
+    assert _fastmap.value_hash(value) == (hash(value), True)
+
+
 # --- a batch's bookkeeping: the C core's against fastpath.PYTHON_BATCH ----------------------
 
 
