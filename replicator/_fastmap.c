@@ -825,6 +825,9 @@ fail:
     return 0;
 }
 
+/* the last binlog file fast_one met, and its number (events._binlog_numbers) */
+static PyObject *last_file = NULL, *last_number = NULL;
+
 /* One message through the fast path: a new `Mapped`, or NULL when the Python path must
  * take it (with or without an exception set: the caller clears it). */
 static PyObject *fast_one(PyObject *msg, PyObject *topic, PyObject *spec)
@@ -864,9 +867,21 @@ static PyObject *fast_one(PyObject *msg, PyObject *topic, PyObject *spec)
     if (file == NULL || pos == NULL || row == NULL || !PyUnicode_CheckExact(file)
         || !PyLong_CheckExact(pos) || !PyLong_CheckExact(row))
         goto fail;
-    number = PyDict_GetItemWithError(BINLOG_NUMBERS, file);
-    if (number == NULL)
-        goto fail;
+    /* events of a batch come from a few binlog files: the last file's number is reused
+     * when the name is the same (a file's number never changes), without hashing it */
+    if (last_file != NULL && PyUnicode_IS_COMPACT_ASCII(file)
+        && PyUnicode_GET_LENGTH(file) == PyUnicode_GET_LENGTH(last_file)
+        && memcmp(PyUnicode_DATA(file), PyUnicode_DATA(last_file), PyUnicode_GET_LENGTH(file)) == 0)
+        number = last_number;
+    else {
+        number = PyDict_GetItemWithError(BINLOG_NUMBERS, file);
+        if (number == NULL)
+            goto fail;
+        if (PyUnicode_IS_COMPACT_ASCII(file)) {
+            Py_XSETREF(last_file, Py_NewRef(file));
+            Py_XSETREF(last_number, Py_NewRef(number));
+        }
+    }
     position = PyTuple_Pack(3, number, pos, row);
     if (position == NULL)
         goto fail;
@@ -1037,7 +1052,7 @@ static PyObject *map_batch(PyObject *self, PyObject *const *args, Py_ssize_t nar
      * message's objects take, while they are still in the cache. Freed a batch at a time,
      * they emptied whole arenas, which the allocator gave back to the system and took again
      * (a page fault per 4 kB) for the next batch. */
-    PyObject *msgs, *specs, *slow, *out, *release = NULL;
+    PyObject *msgs, *specs, *slow, *out, *release = NULL, *last_topic = NULL, *last_spec = NULL;
     Py_ssize_t i, n;
     if ((nargs != 3 && nargs != 4) || !PyList_CheckExact(args[0]) || !PyDict_CheckExact(args[1])
         || (nargs == 4 && args[3] != Py_None && !PyList_CheckExact(args[3]))) {
@@ -1071,7 +1086,20 @@ static PyObject *map_batch(PyObject *self, PyObject *const *args, Py_ssize_t nar
         }
         if ((topic = PyObject_CallMethodNoArgs(msg, S_topic)) == NULL)
             goto error;
-        spec = topic == Py_None ? NULL : PyDict_GetItemWithError(specs, topic);
+        /* each message has a topic str of its own: a batch's messages share a few topics,
+         * so the last one's spec is reused when the text is the same (no hash, no lookup) */
+        if (last_topic != NULL && PyUnicode_CheckExact(topic) && PyUnicode_IS_COMPACT_ASCII(topic)
+            && PyUnicode_GET_LENGTH(topic) == PyUnicode_GET_LENGTH(last_topic)
+            && memcmp(PyUnicode_DATA(topic), PyUnicode_DATA(last_topic), PyUnicode_GET_LENGTH(topic)) == 0)
+            spec = last_spec;
+        else {
+            spec = topic == Py_None ? NULL : PyDict_GetItemWithError(specs, topic);
+            Py_CLEAR(last_topic);
+            if (spec != NULL && PyUnicode_CheckExact(topic) && PyUnicode_IS_COMPACT_ASCII(topic)) {
+                last_topic = Py_NewRef(topic);
+                last_spec = spec;
+            }
+        }
         if (spec != NULL) {
             m = fast_one(msg, topic, spec);
             /* an Exception sends the message to the Python path, which raises it again
@@ -1089,8 +1117,10 @@ static PyObject *map_batch(PyObject *self, PyObject *const *args, Py_ssize_t nar
             goto error;
         PyList_SET_ITEM(out, i, m);
     }
+    Py_XDECREF(last_topic);
     return out;
 error:
+    Py_XDECREF(last_topic);
     Py_DECREF(out);
     return NULL;
 }
