@@ -434,13 +434,7 @@ class PostgresSink:
         if rest[0] > 0:
             rest[0] -= 1
             return False
-        # the newest tombstone, not "is there one at or after the group": max() reads one
-        # entry of tombstones_newest whatever the plan, while EXISTS (pos >= $1) under a
-        # generic plan guessed a third of the tombstones would match and scanned them all
-        newest = self.conn.execute(
-            f"SELECT max(pos) FROM {META_SCHEMA}.tombstones WHERE target_table || ' ' || contributor = %s",
-            (f"{group.table} {group.contributor}",)).fetchone()
-        if newest is None or (newest[0] is not None and tuple(newest[0]) >= min(group.positions)):
+        if self._tombstoned_since(group):
             return False
         stage = self._stage(group.table, group.columns)  # its column types are the table's
         schema, name = group.table.split(".", 1)
@@ -457,6 +451,17 @@ class PostgresSink:
         stats.upserted += group.count
         stats.copied += group.count
         return True
+
+    def _tombstoned_since(self, group: CopyGroup) -> bool:
+        """Whether a tombstone of the group's contributor is at or after its oldest position:
+        only then can a deletion refuse one of its rows. The newest tombstone, not "is there
+        one at or after the group": max() reads one entry of tombstones_newest whatever the
+        plan, while EXISTS (pos >= $1) under a generic plan guessed a third of the
+        tombstones would match and scanned them all."""
+        newest = self.conn.execute(
+            f"SELECT max(pos) FROM {META_SCHEMA}.tombstones WHERE target_table || ' ' || contributor = %s",
+            (f"{group.table} {group.contributor}",)).fetchone()
+        return newest is None or (newest[0] is not None and tuple(newest[0]) >= min(group.positions))
 
     def _copy(self, stage: str, group: CopyGroup, into: sql.Composable | None = None,
               pos_col: str = "_pos") -> None:
@@ -540,7 +545,12 @@ class PostgresSink:
         self.conn.execute(tombstone, (group.table, group.contributor, *group.keys, positions))
 
     def _upsert(self, group: CopyGroup, stage: str, stats: ApplyStats) -> None:
-        k = ("upsert", group.table, group.contributor, group.columns, stage)
+        """The guarded upsert. Each row probes the tombstones (a write older than its row's
+        deletion must not bring it back), unless no tombstone of the contributor is at or
+        after the group's oldest position: then none can refuse a row, as for the direct
+        COPY, and the probe per row is left out."""
+        probe = self._tombstoned_since(group)
+        k = ("upsert", group.table, group.contributor, group.columns, stage, probe)
         statement = self._statements.get(k)
         if statement is None:
             schema, name = group.table.split(".", 1)
@@ -554,15 +564,16 @@ class PostgresSink:
             statement = self._statements[k] = sql.SQL(
                 "INSERT INTO {sch}.{tbl} AS t ({cols}, {pcol}) "
                 "SELECT {cols}, _pos FROM {stage} AS s "
-                "WHERE NOT {deleted_since} "
+                "{where} "
                 "ON CONFLICT ({keys}) DO UPDATE SET {set} "
                 "WHERE t.{pcol} IS NULL OR t.{pcol} <= EXCLUDED.{pcol}").format(
                     sch=ident(schema), tbl=ident(name), cols=sql.SQL(", ").join(map(ident, group.columns)),
                     pcol=ident(pcol), stage=ident(stage),
-                    deleted_since=_deleted_since(sql.SQL("%s"), sql.SQL("= %s"),
-                                                 self._key_text(group.table, key_cols, "s"), sql.SQL("s._pos")),
+                    where=sql.SQL("WHERE NOT ") + _deleted_since(
+                        sql.SQL("%(table)s"), sql.SQL("= %(contributor)s"), self._key_text(group.table, key_cols, "s"),
+                        sql.SQL("s._pos")) if probe else sql.SQL(""),
                     keys=sql.SQL(", ").join(map(ident, key_cols)), set=set_clause)
-        cur = self.conn.execute(statement, (group.table, group.contributor))
+        cur = self.conn.execute(statement, {"table": group.table, "contributor": group.contributor} if probe else None)
         stats.upserted += cur.rowcount
         stats.stale += group.count - cur.rowcount
 
