@@ -393,7 +393,8 @@ class Runner:
         mapped = self.mapper.map(msgs, spent)
         del spent
         ops, spans = fastpath.BATCH.ops_and_spans(mapped)
-        batch = Batch(msgs, [m for m in mapped if m.error is not None], spans=spans)
+        tally = fastpath.BATCH.tally(mapped)  # its last item: how many failed
+        batch = Batch(msgs, [m for m in mapped if m.error is not None] if tally[3] else [], spans=spans, tally=tally)
         batch.fast = len(msgs) - self.mapper.handed_back
         batch.n_ops = len(ops)
         try:
@@ -402,7 +403,6 @@ class Runner:
             batch.plans = [self.planner.plan(shard) for shard in shards if shard]
         except Exception as exc:  # noqa: BLE001 - a bug in planning: isolate the event responsible
             log.warning("replicator.plan_failed", error=str(exc)[:300], events=len(msgs))
-        batch.tally = fastpath.BATCH.tally(mapped)
         del ops
         if batch.plans is None:
             batch.mapped = mapped
