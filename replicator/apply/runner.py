@@ -18,6 +18,12 @@ with one batch in flight, each step took the longer of the two. If a batch's wri
 fails, the batches queued behind it are not written and no later offset is committed.
 A rebalance waits for every batch in flight and commits them before giving partitions up.
 
+A queued batch keeps its messages and its plan only: its events and operations are
+released while the next batch is mapped (FastMapper.map), its rows once it is committed.
+Freed a queue later, they were cold, and freed a batch at once they emptied whole
+allocator arenas that the next batch mapped again. A batch the database refuses is mapped
+again from its messages to be written event by event (`_remap`).
+
 Transient errors (database restarting, broker away) are retried with capped exponential
 backoff, keeping the same batch; terminal errors of one event send that event to the DLQ
 and the pipeline goes on.
