@@ -108,16 +108,25 @@ static PyObject *fetch(PyObject *col, PyObject *row, PyObject *ts)
     return NULL;
 }
 
-/* -limit < v < limit for an exact int v and a bound that fits a long long */
-static int int_within(PyObject *v, long long lo, long long hi)
+/* lo < v < hi for an exact int v and bounds that fit a long long; *x is v then.
+ * PyLong_AsLongLongAndOverflow, not PyLong_AsLongLong: for an int of more than one
+ * digit (an epoch in milliseconds) the latter goes through _PyLong_AsByteArray */
+static int int_within(PyObject *v, long long lo, long long hi, long long *x)
 {
     int overflow = 0;
-    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-    if (overflow || (x == -1 && PyErr_Occurred())) {
+    *x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow || (*x == -1 && PyErr_Occurred())) {
         PyErr_Clear();
         return 0;
     }
-    return lo < x && x < hi;
+    return lo < *x && *x < hi;
+}
+
+/* a bound of a column's parameters (fastpath.column_code: ints that fit a long long) */
+static long long bound(PyObject *v)
+{
+    int overflow = 0;
+    return PyLong_AsLongLongAndOverflow(v, &overflow);
 }
 
 /* the UTC datetime `ms` milliseconds after 1970-01-01, built from its fields: what
@@ -241,9 +250,8 @@ static PyObject *convert(PyObject *col, PyObject *v)
     case CONV_EPOCH_MS: {
         /* type(v) is int and v and -EXACT < v < EXACT -> fromtimestamp(v / 1000, UTC), the
          * datetime built from its fields (fastpath.column_code checked the two are those) */
-        long long exact = PyLong_AsLongLong(PyTuple_GET_ITEM(params, 0));
-        if (PyLong_CheckExact(v) && int_within(v, -exact, exact)) {
-            long long ms = PyLong_AsLongLong(v);
+        long long exact = bound(PyTuple_GET_ITEM(params, 0)), ms;
+        if (PyLong_CheckExact(v) && int_within(v, -exact, exact, &ms)) {
             if (ms != 0)
                 return utc_of_epoch_ms(ms);
         }
@@ -251,8 +259,8 @@ static PyObject *convert(PyObject *col, PyObject *v)
     }
     case CONV_UUID_INT: {
         /* type(v) is int and 0 <= v < LIMIT -> uuid_of_int(prefix | v) */
-        long long limit = PyLong_AsLongLong(PyTuple_GET_ITEM(params, 0));
-        if (PyLong_CheckExact(v) && int_within(v, -1, limit)) {
+        long long limit = bound(PyTuple_GET_ITEM(params, 0)), id;
+        if (PyLong_CheckExact(v) && int_within(v, -1, limit, &id)) {
             PyObject *n = PyNumber_Or(PyTuple_GET_ITEM(params, 1), v), *u;
             if (n == NULL)
                 return NULL;
@@ -825,6 +833,26 @@ fail:
     return 0;
 }
 
+/* a message key that is a flat JSON object (Debezium's: the source's primary key), read as
+ * orjson reads it, its known names (`known`, the legacy key columns) reused; NULL (no
+ * error set) when it is anything else: the caller hands it to orjson */
+static PyObject *read_key(const char *data, Py_ssize_t size, PyObject *known)
+{
+    Scan s = {data, data + size};
+    PyObject *key;
+    scan_ws(&s);
+    if ((key = scan_row(&s, known, 0)) == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    scan_ws(&s);
+    if (s.p != s.end) {  /* content after the document */
+        Py_DECREF(key);
+        return NULL;
+    }
+    return key;
+}
+
 /* the last binlog file fast_one met, and its number (events._binlog_numbers) */
 static PyObject *last_file = NULL, *last_number = NULL;
 
@@ -920,7 +948,10 @@ static PyObject *fast_one(PyObject *msg, PyObject *topic, PyObject *spec)
     if (key == NULL)
         goto fail;
     if (key != Py_None) {
-        key_obj = PyObject_CallOneArg(LOADS, key);
+        if (!PyBytes_CheckExact(key)
+            || (key_obj = read_key(PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key),
+                                   PyTuple_GET_ITEM(spec, T_LEGACY_KEY))) == NULL)
+            key_obj = PyObject_CallOneArg(LOADS, key);
         if (key_obj == NULL)
             goto fail;
         if (!PyDict_CheckExact(key_obj)) {

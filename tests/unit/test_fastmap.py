@@ -246,6 +246,27 @@ def test_what_the_c_core_hands_back_maps_as_before(runner, case):
     assert handed_back == 1
 
 
+KEYS = [b'{"id": 7}', b' {"id":7} ', b'{"id": 7, "id": 8}', b'{"\\u0069d": 7}', b'{"id": "\xc3\xa9"}',
+        b'{"id": 7, "other": [1]}', b'{"id": 7}x', b'{"id": 7', b'[7]', b'7', b'null', b'{}', b'{"id": 1e3}',
+        b'{"id": 99999999999999999999}', b'{"\xff": 1}', b'{"id": 7}\n', b'']
+
+
+@pytest.mark.parametrize("key", KEYS, ids=lambda k: repr(k)[:30])
+def test_a_message_key_reads_as_orjson_reads_it(runner, key):
+    """The C core reads a flat key object itself (read_key), orjson the rest; a key that is
+    not JSON sends the message to the Python path, which dead-letters it."""
+    import orjson
+
+    warm(runner)
+    fast, slow, handed_back = both(runner, [message(json.dumps(envelope()).encode(), key=key, raw=True)])
+    assert_same(fast, slow)
+    try:
+        orjson.loads(key)
+        assert handed_back == 0 and fast[0].error is None
+    except orjson.JSONDecodeError:
+        assert handed_back == 1 and type(fast[0].error).__name__ == "DecodeError"
+
+
 def test_a_base_exception_in_a_transform_is_not_swallowed(runner):
     # the C core hands an Exception back to the Python path; a KeyboardInterrupt (or
     # SystemExit) raised in a transform stops the batch, as it stops the Python path
