@@ -236,6 +236,9 @@ def main() -> None:
               f"{os.cpu_count()} cores / {res['total_cpu_us']:.1f} us = a ceiling of {ceiling:,.0f} events/s, "
               f"reached {res['apply_rate'] / ceiling:.2f}; the apply process took {res['faults']:.2f} page faults "
               f"per event", flush=True)
+        mt = res["main_time"]
+        print(f"round {r} main thread's time: {mt['run']:.0%} on a core, {mt['queued']:.0%} waiting for one, "
+              f"{mt['asleep']:.0%} asleep (the GIL, or the consumer's queue)", flush=True)
         print(f"round {r}: {res['events']} events -> {res['rows']} rows; apply {res['apply_rate']:,.0f} events/s "
               f"(steady, after the {res['join_s']:.1f}s group join; "
               f"peak RSS {res['rss_mb']:.0f} MB); plain COPY {res['copy_rate']:,.0f} rows/s", flush=True)
@@ -361,8 +364,10 @@ def one_round(target_dsn: str, bootstrap: str, workload: Workload, args) -> dict
     def cpu_marks() -> dict[str, float]:
         """CPU seconds so far: this process, its main thread, its PostgreSQL backends, the broker."""
         pg_pids = ([runner.conn.info.backend_pid] if runner.conn is not None else []) + runner.shards.backend_pids()
+        run_s, queued_s = sched_s("/proc/thread-self/schedstat")
         return {"proc": time.process_time(), "main": time.thread_time(), "pg": sum(map(proc_cpu_s, pg_pids)),
-                "broker": proc_cpu_s(broker_pid), "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt}
+                "broker": proc_cpu_s(broker_pid), "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt,
+                "main_run": run_s, "main_queued": queued_s, "wall": time.perf_counter()}
 
     def on_batch(totals) -> None:  # in the main thread, after each batch's commit
         marks["last"] = time.perf_counter()
@@ -397,9 +402,15 @@ def one_round(target_dsn: str, bootstrap: str, workload: Workload, args) -> dict
     apply_rate = steady / (marks["last"] - marks["first"])
     per_event = {k: (marks[f"{k}1"] - marks[f"{k}0"]) / steady * 1e6 for k in ("proc", "main", "pg", "broker")}
     faults_per_event = (marks["faults1"] - marks["faults0"]) / steady
+    # the main thread's wall time between the marks: on a core, runnable but waiting for
+    # one, and the rest asleep (the GIL, which the apply thread holds while it builds a
+    # COPY, or the consumer's queue running dry)
+    wall = marks["wall1"] - marks["wall0"]
+    main_time = {k: (marks[f"main_{k}1"] - marks[f"main_{k}0"]) / wall for k in ("run", "queued")}
+    main_time["asleep"] = max(0.0, 1 - main_time["run"] - main_time["queued"])
     return {"events": events, "apply_rate": apply_rate, "join_s": marks["first"] - start,
             "cpu_us": per_event["proc"], "main_cpu_us": per_event["main"], "pg_cpu_us": per_event["pg"],
-            "broker_cpu_us": per_event["broker"], "faults": faults_per_event, "total_cpu_us": per_event["proc"] + per_event["pg"] + per_event["broker"],
+            "broker_cpu_us": per_event["broker"], "faults": faults_per_event, "main_time": main_time, "total_cpu_us": per_event["proc"] + per_event["pg"] + per_event["broker"],
             "all_cpu_us": cpu_s / events * 1e6, "rss_mb": peak_rss_mb(),
             **applied_counts()}
 
@@ -426,6 +437,13 @@ def status_mb(field: str) -> float:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def sched_s(path: str) -> tuple[float, float]:
+    """Seconds on a core and seconds runnable but waiting for one, from a schedstat file."""
+    with open(path) as f:
+        run_ns, queued_ns, _slices = f.read().split()
+    return int(run_ns) / 1e9, int(queued_ns) / 1e9
 
 
 def proc_cpu_s(pid: int | None) -> float:
