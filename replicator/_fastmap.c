@@ -54,6 +54,32 @@ static int str_equal(PyObject *a, PyObject *b)
     return PyUnicode_CheckExact(a) && PyUnicode_CheckExact(b) && PyUnicode_Compare(a, b) == 0;
 }
 
+/* a and b are the same object, or two str of the same text (then a dict takes them for the
+ * same key): the batch functions' test for "the same topic as the last event" */
+static inline int same_text(PyObject *a, PyObject *b)
+{
+    Py_ssize_t n;
+    if (a == b)
+        return 1;
+    if (!PyUnicode_CheckExact(a) || !PyUnicode_CheckExact(b) || (n = PyUnicode_GET_LENGTH(a)) != PyUnicode_GET_LENGTH(b)
+        || PyUnicode_KIND(a) != PyUnicode_KIND(b))
+        return 0;
+    return memcmp(PyUnicode_DATA(a), PyUnicode_DATA(b), (size_t)n * PyUnicode_KIND(a)) == 0;
+}
+
+/* a > b (1, 0, or -1 with an exception), in C for two ints that fit a long long */
+static int greater(PyObject *a, PyObject *b)
+{
+    if (PyLong_CheckExact(a) && PyLong_CheckExact(b)) {
+        int oa, ob;
+        long long x = PyLong_AsLongLongAndOverflow(a, &oa), y = PyLong_AsLongLongAndOverflow(b, &ob);
+        if (!oa && !ob && !PyErr_Occurred())
+            return x > y;
+        PyErr_Clear();
+    }
+    return PyObject_RichCompareBool(a, b, Py_GT);
+}
+
 /* the row's value of `field`, a new reference; NULL (KeyError or error) when missing */
 static PyObject *field_of(PyObject *row, PyObject *field)
 {
@@ -1863,6 +1889,9 @@ static PyObject *ops_and_spans(PyObject *self, PyObject *mapped)
     /* ops_and_spans(list of Mapped) -> (the ops of the events without an error,
      * {(topic, partition): [first offset, last offset]}) */
     PyObject *ops = NULL, *spans = NULL, *k = NULL, *offset = NULL;
+    /* the last event's topic, partition and span (borrowed: the events keep the first two
+     * alive, `spans` the third): a batch's events come in long runs of one partition */
+    PyObject *last_topic = NULL, *last_partition = NULL, *last_span = NULL;
     Py_ssize_t i;
     if (!PyList_CheckExact(mapped)) {
         PyErr_SetString(PyExc_TypeError, "ops_and_spans takes a list");
@@ -1894,12 +1923,37 @@ static PyObject *ops_and_spans(PyObject *self, PyObject *mapped)
             }
         }
         if (event != Py_None) {  /* the event's coordinates are the message's */
-            PyObject *coords = PyTuple_GET_ITEM(event, E_COORDS);
-            k = PyTuple_Pack(2, PyTuple_GET_ITEM(coords, 0), PyTuple_GET_ITEM(coords, 1));
+            PyObject *coords = PyTuple_GET_ITEM(event, E_COORDS), *topic = PyTuple_GET_ITEM(coords, 0),
+                     *partition = PyTuple_GET_ITEM(coords, 1);
             offset = PyTuple_GET_ITEM(coords, 2);
+            if (last_span != NULL && PyLong_CheckExact(partition) && PyLong_CheckExact(last_partition)
+                && same_text(topic, last_topic)
+                && PyObject_RichCompareBool(partition, last_partition, Py_EQ) == 1) {
+                /* the same partition as the last event: its span, without a key and a lookup */
+                PyObject *o = offset;  /* borrowed */
+                int gt, lt = 0;
+                offset = NULL;
+                if ((gt = greater(o, PyList_GET_ITEM(last_span, 1))) < 0)
+                    goto error;
+                if (gt) {
+                    Py_INCREF(o);
+                    PyList_SetItem(last_span, 1, o);
+                }
+                else if ((lt = greater(PyList_GET_ITEM(last_span, 0), o)) < 0)
+                    goto error;
+                else if (lt) {
+                    Py_INCREF(o);
+                    PyList_SetItem(last_span, 0, o);
+                }
+                continue;
+            }
+            last_topic = topic, last_partition = partition;
+            k = PyTuple_Pack(2, topic, partition);
             Py_INCREF(offset);
         }
-        else {
+        else
+            last_span = NULL;  /* a message without an event: its coordinates are new objects */
+        if (event == Py_None) {
             PyObject *topic = PyObject_CallMethodNoArgs(msg, S_topic),
                      *partition = topic == NULL ? NULL : PyObject_CallMethodNoArgs(msg, S_partition);
             k = partition == NULL ? NULL : PyTuple_Pack(2, topic, partition);
@@ -1939,6 +1993,7 @@ static PyObject *ops_and_spans(PyObject *self, PyObject *mapped)
                 PyList_SetItem(span, 0, offset);
             }
         }
+        last_span = event != Py_None ? span : NULL;  /* `spans` holds it */
         Py_CLEAR(k);
         Py_CLEAR(offset);
     }
@@ -1951,12 +2006,49 @@ error:
     return NULL;
 }
 
+/* counts[(topic, op, outcome)] += n */
+static int add_count(PyObject *counts, PyObject *topic, PyObject *op, PyObject *outcome, Py_ssize_t n)
+{
+    PyObject *k = PyTuple_Pack(3, topic, op, outcome), *cur, *sum;
+    int rc;
+    if (k == NULL)
+        return -1;
+    cur = PyDict_GetItemWithError(counts, k);
+    if (cur == NULL && PyErr_Occurred()) {
+        Py_DECREF(k);
+        return -1;
+    }
+    sum = PyLong_FromSsize_t(cur == NULL ? n : PyLong_AsSsize_t(cur) + n);
+    rc = sum == NULL ? -1 : PyDict_SetItem(counts, k, sum);
+    Py_XDECREF(sum);
+    Py_DECREF(k);
+    return rc;
+}
+
+/* newest[topic] = ts when ts is above what it holds (or above 0, when it holds nothing) */
+static int raise_newest(PyObject *newest, PyObject *topic, PyObject *ts)
+{
+    PyObject *cur = PyDict_GetItemWithError(newest, topic), *zero = NULL;
+    int newer;
+    if (cur == NULL && PyErr_Occurred())
+        return -1;
+    if (cur == NULL && (cur = zero = PyLong_FromLong(0)) == NULL)
+        return -1;
+    newer = greater(ts, cur);
+    Py_XDECREF(zero);
+    return newer < 0 ? -1 : (newer ? PyDict_SetItem(newest, topic, ts) : 0);
+}
+
 static PyObject *tally(PyObject *self, PyObject *mapped)
 {
     /* tally(list of Mapped) -> ({(topic, op, outcome): events}, {topic: newest source
-     * ts_ms}, {topic: its first change event}, dead letters) */
-    PyObject *counts = NULL, *newest = NULL, *firsts = NULL, *k = NULL;
-    Py_ssize_t i, dead = 0;
+     * ts_ms}, {topic: its first change event}, dead letters).
+     * A batch is long runs of one topic and op: a run is counted in C and added to the
+     * dicts when it ends, instead of a key tuple, a hash and a lookup per event. The
+     * run's objects are borrowed from the events, which `mapped` keeps alive. */
+    PyObject *counts = NULL, *newest = NULL, *firsts = NULL;
+    PyObject *run_topic = NULL, *run_op = NULL, *run_outcome = NULL, *run_ts = NULL;
+    Py_ssize_t i, dead = 0, run = 0;
     if (!PyList_CheckExact(mapped)) {
         PyErr_SetString(PyExc_TypeError, "tally takes a list");
         return NULL;
@@ -1964,15 +2056,12 @@ static PyObject *tally(PyObject *self, PyObject *mapped)
     if ((counts = PyDict_New()) == NULL || (newest = PyDict_New()) == NULL || (firsts = PyDict_New()) == NULL)
         goto error;
     for (i = 0; i < PyList_GET_SIZE(mapped); i++) {
-        PyObject *m = PyList_GET_ITEM(mapped, i), *ev = PyTuple_GET_ITEM(m, M_EVENT), *topic, *op, *outcome,
-                 *n, *ts, *cur;
+        PyObject *m = PyList_GET_ITEM(mapped, i), *ev = PyTuple_GET_ITEM(m, M_EVENT), *topic, *op, *outcome, *ts;
         int failed = PyTuple_GET_ITEM(m, M_ERROR) != Py_None;
         dead += failed;
         if (ev == Py_None || !str_equal(PyTuple_GET_ITEM(ev, E_KIND), S_change))
             continue;
         topic = PyTuple_GET_ITEM(PyTuple_GET_ITEM(ev, E_COORDS), 0);
-        if (PyDict_SetDefault(firsts, topic, ev) == NULL)
-            goto error;
         op = PyTuple_GET_ITEM(ev, E_OP);
         if (op == Py_None)
             op = S_empty;
@@ -1984,38 +2073,36 @@ static PyObject *tally(PyObject *self, PyObject *mapped)
                 goto error;
             outcome = truth ? S_applied : S_filtered;
         }
-        if ((k = PyTuple_Pack(3, topic, op, outcome)) == NULL)
-            goto error;
-        cur = PyDict_GetItemWithError(counts, k);
-        if (cur == NULL && PyErr_Occurred())
-            goto error;
-        n = PyLong_FromSsize_t(cur == NULL ? 1 : PyLong_AsSsize_t(cur) + 1);
-        if (n == NULL || PyDict_SetItem(counts, k, n) < 0) {
-            Py_XDECREF(n);
-            goto error;
+        if (run > 0 && outcome == run_outcome && same_text(op, run_op) && same_text(topic, run_topic))
+            run++;
+        else {
+            if (run > 0 && add_count(counts, run_topic, run_op, run_outcome, run) < 0)
+                goto error;
+            if (run_topic == NULL || !same_text(topic, run_topic)) {
+                /* a new topic: its first event, and the last topic's newest timestamp */
+                if (PyDict_SetDefault(firsts, topic, ev) == NULL)
+                    goto error;
+                if (run_ts != NULL && raise_newest(newest, run_topic, run_ts) < 0)
+                    goto error;
+                run_ts = NULL;
+            }
+            run_topic = topic, run_op = op, run_outcome = outcome, run = 1;
         }
-        Py_DECREF(n);
-        Py_CLEAR(k);
         ts = PyTuple_GET_ITEM(ev, E_TS);
         if (ts != Py_None) {
-            int newer;
-            cur = PyDict_GetItemWithError(newest, topic);
-            if (cur == NULL && PyErr_Occurred())
+            int newer = run_ts == NULL ? 1 : greater(ts, run_ts);
+            if (newer < 0)
                 goto error;
-            if (cur == NULL) {
-                PyObject *zero = PyLong_FromLong(0);
-                newer = zero == NULL ? -1 : PyObject_RichCompareBool(ts, zero, Py_GT);
-                Py_XDECREF(zero);
-            }
-            else
-                newer = PyObject_RichCompareBool(ts, cur, Py_GT);
-            if (newer < 0 || (newer && PyDict_SetItem(newest, topic, ts) < 0))
-                goto error;
+            if (newer)
+                run_ts = ts;
         }
     }
+    if (run > 0 && add_count(counts, run_topic, run_op, run_outcome, run) < 0)
+        goto error;
+    if (run_ts != NULL && raise_newest(newest, run_topic, run_ts) < 0)
+        goto error;
     return Py_BuildValue("(NNNn)", counts, newest, firsts, dead);
 error:
-    Py_XDECREF(k);
     Py_XDECREF(counts);
     Py_XDECREF(newest);
     Py_XDECREF(firsts);

@@ -45,6 +45,7 @@ from psycopg import sql
 
 from replicator.apply import fastpath
 from replicator.apply.copy_binary import binary_ok, binary_payload, column_types, register_vector_binary
+from replicator.apply.copy_send import writer_for
 from replicator.apply.copy_text import Unencodable, encode_values
 from replicator.apply.horizon import drop_below_horizon
 from replicator.mapping.engine import CompiledTarget, MappingSet, TargetOp, position_column
@@ -475,7 +476,7 @@ class PostgresSink:
             statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(dest, columns)
             try:
                 data = binary_payload(group.rows, group.positions, oids, self.conn)
-                with self.conn.cursor().copy(statement) as cp:
+                with self._copy_cursor(data is not None, statement) as cp:
                     if data is not None:
                         cp.write(data)
                     else:
@@ -493,12 +494,18 @@ class PostgresSink:
                                for row, pos in zip(group.rows, group.positions)]).encode()
         except Unencodable:
             payload = None  # a value type without a text encoding here: psycopg knows more
-        with self.conn.cursor().copy(statement) as cp:
+        with self._copy_cursor(payload is not None, statement) as cp:
             if payload is not None:
                 cp.write(payload)
             else:
                 for row, pos in zip(group.rows, group.positions):
                     cp.write_row((*row, pos_text(pos)))
+
+    def _copy_cursor(self, whole: bool, statement: sql.Composable) -> psycopg.Copy:
+        """A COPY of `statement`; `whole`: its data is one payload written at once, which
+        goes without holding the GIL (copy_send.py)."""
+        cur = self.conn.cursor()
+        return cur.copy(statement, writer=writer_for(cur) if whole else None)
 
     def delete_statement(self, table: str, contributor: str) -> sql.Composable:
         """The position-guarded hard delete of a batch's keys (parameters: one text array
