@@ -1672,6 +1672,30 @@ static long long days_from_civil(long long y, unsigned m, unsigned d)
     return era * 146097 + (long long)doe - 719468;
 }
 
+/* the 16 big-endian bytes of a non-negative int below 2**128; -1 (perhaps with an
+ * exception) otherwise. On 3.11 from its 30-bit digits directly: _PyLong_AsByteArray's
+ * general loop cost as much as the rest of the row */
+static int uuid_bytes(PyObject *n, unsigned char out[16])
+{
+#if PY_VERSION_HEX < 0x030C0000 && PYLONG_BITS_IN_DIGIT == 30 && defined(__SIZEOF_INT128__)
+    Py_ssize_t size = Py_SIZE(n), i;
+    unsigned __int128 x = 0;
+    if (size < 0 || size > 5)
+        return -1;
+    for (i = size - 1; i >= 0; i--)
+        x = (x << 30) | ((PyLongObject *)n)->ob_digit[i];
+    if (size == 5 && (((PyLongObject *)n)->ob_digit[4] >> 8) != 0)  /* 4 * 30 + 8 = 128 bits */
+        return -1;
+    for (i = 15; i >= 0; i--, x >>= 8)
+        out[i] = (unsigned char)x;
+    return 0;
+#elif PY_VERSION_HEX >= 0x030D0000
+    return _PyLong_AsByteArray((PyLongObject *)n, out, 16, 0, 0, 1);
+#else
+    return _PyLong_AsByteArray((PyLongObject *)n, out, 16, 0, 0);
+#endif
+}
+
 /* one field (its length, then its bytes); 1: written, 0: not a value this file writes, -1: error */
 static int put_field(buffer *b, long oid, PyObject *v)
 {
@@ -1685,7 +1709,9 @@ static int put_field(buffer *b, long oid, PyObject *v)
     case OID_TEXT: case OID_VARCHAR: {
         Py_ssize_t n;
         const char *utf8;
-        if (!PyUnicode_CheckExact(v) || (utf8 = PyUnicode_AsUTF8AndSize(v, &n)) == NULL) {
+        if (PyUnicode_CheckExact(v) && PyUnicode_IS_COMPACT_ASCII(v))  /* its bytes are its UTF-8 */
+            utf8 = PyUnicode_DATA(v), n = PyUnicode_GET_LENGTH(v);
+        else if (!PyUnicode_CheckExact(v) || (utf8 = PyUnicode_AsUTF8AndSize(v, &n)) == NULL) {
             PyErr_Clear();
             return 0;
         }
@@ -1763,14 +1789,12 @@ static int put_field(buffer *b, long oid, PyObject *v)
         int bad;
         if (Py_TYPE(v) != (PyTypeObject *)T_UUID)
             return 0;
-        if ((n = PyObject_GetAttr(v, S_int)) == NULL)
+        /* its `int`, read from its slot where setup() found it (no attribute lookup) */
+        if (UUID_INT_AT >= 0 && (n = SLOT(v, UUID_INT_AT)) != NULL)
+            Py_INCREF(n);
+        else if ((n = PyObject_GetAttr(v, S_int)) == NULL)
             return -1;
-        bad = !PyLong_CheckExact(n);
-#if PY_VERSION_HEX >= 0x030D0000
-        bad = bad || _PyLong_AsByteArray((PyLongObject *)n, bytes, 16, 0, 0, 1) < 0;
-#else
-        bad = bad || _PyLong_AsByteArray((PyLongObject *)n, bytes, 16, 0, 0) < 0;
-#endif
+        bad = !PyLong_CheckExact(n) || uuid_bytes(n, bytes) < 0;
         Py_DECREF(n);
         if (bad) {
             PyErr_Clear();

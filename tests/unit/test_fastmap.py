@@ -451,7 +451,9 @@ def test_column_types_markers():
 _OIDS = {"uuid": 2950, "text": 25, "varchar": 1043, "bool": 16, "int2": 21, "int4": 23, "int8": 20,
          "float8": 701, "timestamptz": 1184, "bytea": 17}
 _column_values = {
-    "uuid": st.uuids(), "text": st.text(max_size=8).filter(lambda t: "\x00" not in t),
+    # any 128-bit int, and the edges of the C core's digit reading (binary_copy)
+    "uuid": st.uuids() | st.builds(uuid.UUID, int=st.integers(min_value=0, max_value=2**128 - 1))
+    | st.sampled_from([uuid.UUID(int=v) for v in (0, 1, 2**30 - 1, 2**30, 2**120, 2**128 - 1)]), "text": st.text(max_size=8).filter(lambda t: "\x00" not in t),
     "varchar": st.text(max_size=8).filter(lambda t: "\x00" not in t), "bool": st.booleans(),
     "int2": st.integers(min_value=-2**15, max_value=2**15 - 1),
     "int4": st.integers(min_value=-2**31, max_value=2**31 - 1),
