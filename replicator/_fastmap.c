@@ -1443,10 +1443,19 @@ error:
 /* a.keys() == b.keys() for two dicts: the same keys, in any order */
 static int same_keys(PyObject *a, PyObject *b)
 {
-    PyObject *k, *v;
-    Py_ssize_t it = 0;
+    PyObject *k, *v, *kb, *vb;
+    Py_ssize_t it = 0, itb = 0, same = 0;
     if (PyDict_GET_SIZE(a) != PyDict_GET_SIZE(b))
         return 0;
+    /* the rule: both made by one column program, the same key objects in the same order */
+    while (PyDict_Next(a, &it, &k, &v)) {
+        if (!PyDict_Next(b, &itb, &kb, &vb) || k != kb)
+            break;
+        same++;
+    }
+    if (same == PyDict_GET_SIZE(a))
+        return 1;
+    it = 0;
     while (PyDict_Next(a, &it, &k, &v)) {
         int has = PyDict_Contains(b, k);
         if (has <= 0)
@@ -1538,7 +1547,20 @@ static PyObject *copy_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
         if ((row = PyTuple_New(ncol)) == NULL)
             goto error;
         PyList_SET_ITEM(rows, i, row);
-        for (j = 0; j < ncol; j++) {
+        j = 0;
+        if (PyDict_CheckExact(values) && PyDict_GET_SIZE(values) == ncol) {
+            /* the rule: `columns` is an op's own keys, and the op's values hold the same key
+             * objects in the same order (one column program made them): taken in order,
+             * without a lookup; from the first other key on, looked up */
+            PyObject *k, *v;
+            Py_ssize_t it = 0;
+            while (j < ncol && PyDict_Next(values, &it, &k, &v) && k == PyTuple_GET_ITEM(columns, j)) {
+                Py_INCREF(v);
+                PyTuple_SET_ITEM(row, j, v);
+                j++;
+            }
+        }
+        for (; j < ncol; j++) {
             PyObject *v = PyObject_GetItem(values, PyTuple_GET_ITEM(columns, j));
             if (v == NULL)
                 goto error;
