@@ -21,6 +21,9 @@
 #include <Python.h>
 #include <datetime.h>
 #include <structmember.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* set once by setup(): the types and helpers the values are made of */
 static PyObject *T_COORDS, *T_EVENT, *T_OP, *T_MAPPED, *T_UUID, *SAFE_UNKNOWN, *LOADS, *BINLOG_NUMBERS;
@@ -388,6 +391,30 @@ static int scan_span(Scan *s, const char **start, Py_ssize_t *len, int *escaped,
         return 0;
     *start = ++p;
     *escaped = *high = 0;
+#if defined(__SSE2__)
+    {
+        /* 16 bytes at a time, while 16 are left: the first quote, backslash or control
+         * byte, and whether a byte >= 0x80 comes before it; the scalar loop below takes it
+         * from there (and the last few bytes of the buffer) */
+        const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
+        while (s->end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)p);
+            int hi = _mm_movemask_epi8(v);  /* the sign bits: bytes >= 0x80 */
+            int stop = _mm_movemask_epi8(_mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));  /* bytes <= 0x1f, unsigned */
+            if (stop == 0) {
+                *high |= hi != 0;
+                p += 16;
+                continue;
+            }
+            stop = __builtin_ctz(stop);
+            *high |= (hi & ((1 << stop) - 1)) != 0;
+            p += stop;
+            break;
+        }
+    }
+#endif
     while (p < s->end) {
         unsigned char c = (unsigned char)*p;
         if (c == '"') {

@@ -659,6 +659,25 @@ def test_the_c_reader_takes_every_flat_envelope_and_reads_what_orjson_reads(env,
     assert (check_read(_encode(env, ascii_only, spaced)) is not None) != escaped_name
 
 
+@pytest.mark.parametrize("special", ['\\"', "\\\\", "\\u00e9", "\\ud83d\\ude00", "\\n", "é", "😀", "\x01", "\x1f",
+                                     "\x7f", "\xff"])
+def test_the_c_reader_finds_a_strings_end_at_every_offset(special):
+    """The string scan goes 16 bytes at a time while 16 are left: an escape, a non-ASCII
+    character or a control byte at any offset, in strings shorter and longer than a block,
+    near the end of the bytes or not, is read as orjson reads it (or handed back)."""
+    for length in (0, 1, 14, 15, 16, 17, 31, 32, 33, 47):
+        for at in range(length + 1):
+            text = "a" * at + special + "b" * (length - at)
+            for raw in (('{"op":"c","after":{"email":"%s"},"source":{"name":"n"}}' % text),
+                        ('{"op":"c","source":{"name":"n"},"after":{"email":"%s"}}' % text)):
+                data = raw.encode("utf-8", "surrogateescape") if special != "\xff" else raw.encode("latin-1")
+                got = check_read(data)
+                if special in ("\x01", "\x1f", "\xff"):
+                    assert got is None  # not JSON: a raw control byte, a byte that is not UTF-8
+                else:
+                    assert got is not None and got["after"]["email"] == orjson_read(data)["after"]["email"]
+
+
 _noise = st.sampled_from([b'"', b"\\", b",", b"}", b"{", b"]", b"[", b":", b"e", b"E", b"-", b"+", b"0", b"9",
                           b".", b"u", b"d8", b"\x01", b"\xff", b"\xc3", b"\xed\xa0\x80", b" ", b"\n", b"null",
                           b"tru", b"1e400", b"00", b'"after"', b"\\ud800", b"\\u00"])
